@@ -1,0 +1,25 @@
+import { DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module';
+import { HttpMetrics } from './metrics/http-metrics';
+import { AppLogger } from './runtime/logger';
+import { Settings } from './runtime/settings';
+
+/** Builds the Nest application from its root module; tests pass one that compiles a TestingModule with overrides. */
+export type AppFactory = (root: DynamicModule, adapter: FastifyAdapter) => Promise<NestFastifyApplication>;
+
+export const nestFactory: AppFactory = (root, adapter) =>
+  NestFactory.create<NestFastifyApplication>(root, adapter, { bufferLogs: true, abortOnError: false });
+
+/**
+ * Builds and initialises the whole application, HTTP and Kafka, the same way
+ * for main.ts and for tests. The caller decides where to listen.
+ */
+export async function createApp(settings: Settings, factory: AppFactory = nestFactory): Promise<NestFastifyApplication> {
+  const app = await factory(AppModule.forRoot(settings), new FastifyAdapter());
+  app.useLogger(app.get(AppLogger));
+  app.get(HttpMetrics).install(app.getHttpAdapter().getInstance());
+  await app.init();
+  return app;
+}

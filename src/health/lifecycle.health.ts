@@ -1,0 +1,23 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { Lifecycle } from '../runtime/lifecycle';
+
+/** The process' own state: broken beyond recovery (liveness) or draining (readiness). */
+@Injectable()
+export class LifecycleHealthIndicator {
+  constructor(
+    private readonly indicators: HealthIndicatorService,
+    private readonly lifecycle: Lifecycle,
+  ) {}
+
+  alive() {
+    const session = this.indicators.check('process');
+    const broken = [...this.lifecycle.brokenComponents()].map(([component, reason]) => `${component}: ${reason}`);
+    return broken.length === 0 ? session.up() : session.down({ message: broken.join('; ') });
+  }
+
+  notDraining() {
+    const session = this.indicators.check('process');
+    return this.lifecycle.draining ? session.down({ message: 'shutting down' }) : session.up();
+  }
+}

@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { booleanVar, enumVar, integerVar, optionalText, textVar } from '../runtime/env-schema';
+
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+/** Kafka settings, read once from the environment by the runtime settings. */
+export class KafkaConfig {
+  /** Undefined when KAFKA_BOOTSTRAP_SERVERS is unset: Kafka is then reported down. */
+  readonly brokers?: readonly string[];
+  readonly clientId!: string;
+  readonly topicPrefix!: string;
+  readonly consumerGroup!: string;
+  readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string };
+  readonly ssl!: boolean;
+  readonly topicPartitions!: number;
+  readonly sessionTimeoutMs!: number;
+  readonly handlerMaxAttempts!: number;
+  readonly retryInitialBackoffMs!: number;
+  readonly retryMaxBackoffMs!: number;
+  readonly dedupeWindowSize!: number;
+  readonly maxEventBytes!: number;
+}
+
+const hostPort = /^[A-Za-z0-9.-]+:(\d{1,5})$/;
+
+const bootstrapServers = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    if (raw === undefined || raw.trim() === '') return undefined;
+    const brokers = raw.split(',').map((entry) => entry.trim());
+    const bad = brokers.filter((entry) => {
+      const match = hostPort.exec(entry);
+      return !match || Number(match[1]) < 1 || Number(match[1]) > 65535;
+    });
+    if (bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a comma-separated list of host:port, bad entries: ${bad.map((b) => JSON.stringify(b)).join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    return brokers;
+  });
+
+const kafkaName = /^[A-Za-z0-9._-]{1,200}$/;
+
+export const kafkaEnvSchema = z.object({
+  KAFKA_BOOTSTRAP_SERVERS: bootstrapServers,
+  KAFKA_CLIENT_ID: textVar('coffeebuddy', kafkaName, 'letters, digits, ".", "_" or "-"'),
+  KAFKA_TOPIC_PREFIX: textVar('coffeebuddy', kafkaName, 'letters, digits, ".", "_" or "-"'),
+  KAFKA_CONSUMER_GROUP: textVar('coffeebuddy-run-events', kafkaName, 'letters, digits, ".", "_" or "-"'),
+  KAFKA_SASL_MECHANISM: enumVar(['none', ...SASL_MECHANISMS], 'none'),
+  KAFKA_SASL_USERNAME: optionalText(),
+  KAFKA_SASL_PASSWORD: optionalText(),
+  KAFKA_SSL: booleanVar(false),
+  KAFKA_TOPIC_PARTITIONS: integerVar(1, 1000, 6),
+  KAFKA_SESSION_TIMEOUT_MS: integerVar(6000, 300000, 30000),
+  KAFKA_HANDLER_MAX_ATTEMPTS: integerVar(1, 100, 5),
+  KAFKA_RETRY_INITIAL_BACKOFF_MS: integerVar(1, 60000, 200),
+  KAFKA_RETRY_MAX_BACKOFF_MS: integerVar(1, 300000, 10000),
+  KAFKA_DEDUPE_WINDOW_SIZE: integerVar(0, 10_000_000, 100_000),
+  KAFKA_MAX_EVENT_BYTES: integerVar(256, 10_485_760, 65536),
+});
+
+type KafkaEnv = z.output<typeof kafkaEnvSchema>;
+
+export type EnvProblem = { variable: string; message: string };
+
+/**
+ * Rules across variables, checked on the raw environment so they are
+ * reported together with any bad single value: SASL is all or nothing.
+ */
+export function kafkaCrossProblems(env: Readonly<Record<string, string | undefined>>): EnvProblem[] {
+  const given = (name: string) => (env[name] ?? '').trim() !== '';
+  const mechanism = (env.KAFKA_SASL_MECHANISM ?? '').trim().toLowerCase();
+  const problems: EnvProblem[] = [];
+  const credentials = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'];
+  if (mechanism !== '' && mechanism !== 'none') {
+    for (const variable of credentials.filter((name) => !given(name))) {
+      problems.push({ variable, message: `is required when KAFKA_SASL_MECHANISM is ${mechanism}` });
+    }
+  } else if (credentials.some(given)) {
+    problems.push({
+      variable: 'KAFKA_SASL_MECHANISM',
+      message: `must be set (${SASL_MECHANISMS.join(', ')}) when SASL credentials are given`,
+    });
+  }
+  const initial = Number(env.KAFKA_RETRY_INITIAL_BACKOFF_MS ?? 200);
+  const max = Number(env.KAFKA_RETRY_MAX_BACKOFF_MS ?? 10000);
+  if (max < initial) {
+    problems.push({ variable: 'KAFKA_RETRY_MAX_BACKOFF_MS', message: 'must not be below KAFKA_RETRY_INITIAL_BACKOFF_MS' });
+  }
+  return problems;
+}
+
+export function toKafkaConfig(env: KafkaEnv): KafkaConfig {
+  const mechanism = env.KAFKA_SASL_MECHANISM;
+  return {
+    brokers: env.KAFKA_BOOTSTRAP_SERVERS,
+    clientId: env.KAFKA_CLIENT_ID,
+    topicPrefix: env.KAFKA_TOPIC_PREFIX,
+    consumerGroup: env.KAFKA_CONSUMER_GROUP,
+    sasl:
+      mechanism === 'none'
+        ? undefined
+        : { mechanism, username: env.KAFKA_SASL_USERNAME ?? '', password: env.KAFKA_SASL_PASSWORD ?? '' },
+    ssl: env.KAFKA_SSL,
+    topicPartitions: env.KAFKA_TOPIC_PARTITIONS,
+    sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
+    handlerMaxAttempts: env.KAFKA_HANDLER_MAX_ATTEMPTS,
+    retryInitialBackoffMs: env.KAFKA_RETRY_INITIAL_BACKOFF_MS,
+    retryMaxBackoffMs: env.KAFKA_RETRY_MAX_BACKOFF_MS,
+    dedupeWindowSize: env.KAFKA_DEDUPE_WINDOW_SIZE,
+    maxEventBytes: env.KAFKA_MAX_EVENT_BYTES,
+  };
+}

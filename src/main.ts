@@ -1,0 +1,24 @@
+import 'reflect-metadata';
+import { createApp } from './app';
+import { exitOnSignals } from './runtime/shutdown';
+import { ConfigurationError, settingsFromProcessEnv, Settings } from './runtime/settings';
+
+async function main(): Promise<void> {
+  let settings: Settings;
+  try {
+    settings = settingsFromProcessEnv();
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    // A configuration error is the operator's to fix: one clear message, no stack trace.
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  const app = await createApp(settings);
+  exitOnSignals(app);
+  await app.listen(settings.http.port, settings.http.host);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`coffeebuddy-runtime failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,93 @@
+import { Inject, Injectable, LoggerService } from '@nestjs/common';
+import pino, { DestinationStream, Logger } from 'pino';
+import { LogSettings } from './settings';
+
+/** Where log lines go: stdout in production; tests override it to read the lines back. */
+export const LOG_DESTINATION = Symbol('LOG_DESTINATION');
+
+/** Field paths whose values are replaced before a line is written. */
+export const REDACTED_PATHS = [
+  'token',
+  'password',
+  'authorization',
+  '*.token',
+  '*.password',
+  '*.authorization',
+  'headers["x-vault-token"]',
+  '*.headers["x-vault-token"]',
+  'sasl',
+  '*.sasl',
+];
+
+export function createDestination(settings: LogSettings): DestinationStream {
+  if (settings.format === 'pretty') {
+    return pino.transport({ target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } });
+  }
+  // Asynchronous writes keep logging off the hot path; pino flushes them at exit.
+  return pino.destination({ dest: 1, sync: false });
+}
+
+/**
+ * The one logger of the process: JSON lines through pino, secrets redacted.
+ * It also serves as Nest's logger, so framework lines share the format.
+ */
+@Injectable()
+export class AppLogger implements LoggerService {
+  readonly pino: Logger;
+
+  constructor(settings: LogSettings, @Inject(LOG_DESTINATION) destination: DestinationStream) {
+    this.pino = pino(
+      {
+        level: settings.level,
+        base: { service: 'coffeebuddy-runtime' },
+        redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      destination,
+    );
+  }
+
+  /** A logger for one part of the code, for structured lines: `log.info({ fields }, 'message')`. */
+  child(context: string): Logger {
+    return this.pino.child({ context });
+  }
+
+  log(message: unknown, ...params: unknown[]): void {
+    this.write('info', message, params);
+  }
+  error(message: unknown, ...params: unknown[]): void {
+    this.write('error', message, params);
+  }
+  warn(message: unknown, ...params: unknown[]): void {
+    this.write('warn', message, params);
+  }
+  debug(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, params);
+  }
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.write('trace', message, params);
+  }
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.write('fatal', message, params);
+  }
+
+  flush(): void {
+    this.pino.flush();
+  }
+
+  // Nest passes (message, context) or (message, stack, context) for errors.
+  private write(level: pino.Level, message: unknown, params: unknown[]): void {
+    const context = typeof params[params.length - 1] === 'string' ? (params.pop() as string) : undefined;
+    const stack = typeof params[0] === 'string' ? params[0] : undefined;
+    const fields: Record<string, unknown> = { context };
+    if (stack) fields.stack = stack;
+    if (message instanceof Error) {
+      this.pino[level]({ ...fields, err: message }, message.message);
+    } else if (message && typeof message === 'object') {
+      this.pino[level]({ ...fields, ...(message as object) });
+    } else {
+      this.pino[level](fields, String(message));
+    }
+  }
+}
