@@ -162,6 +162,10 @@ function writeConfig({ dataDir, port, controllerPort }) {
     'transaction.state.log.replication.factor': 1,
     'transaction.state.log.min.isr': 1,
     'group.initial.rebalance.delay.ms': 0, // the default 3 s delays every first join
+    // After a hard kill the restarted controller refuses the broker's new
+    // registration until the old one's session expires (default 9 s).
+    'broker.session.timeout.ms': 3000,
+    'broker.heartbeat.interval.ms': 500,
   };
   const text = Object.entries(props).map(([k, v]) => `${k}=${String(v).replace(/\\/g, '\\\\')}\n`).join('');
   fs.writeFileSync(path.join(dataDir, 'server.properties'), text);

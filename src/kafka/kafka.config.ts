@@ -77,11 +77,11 @@ export function kafkaCrossProblems(env: Readonly<Record<string, string | undefin
   const mechanism = (env.KAFKA_SASL_MECHANISM ?? '').trim().toLowerCase();
   const problems: EnvProblem[] = [];
   const credentials = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'];
-  if (mechanism !== '' && mechanism !== 'none') {
+  if ((SASL_MECHANISMS as readonly string[]).includes(mechanism)) {
     for (const variable of credentials.filter((name) => !given(name))) {
       problems.push({ variable, message: `is required when KAFKA_SASL_MECHANISM is ${mechanism}` });
     }
-  } else if (credentials.some(given)) {
+  } else if ((mechanism === '' || mechanism === 'none') && credentials.some(given)) {
     problems.push({
       variable: 'KAFKA_SASL_MECHANISM',
       message: `must be set (${SASL_MECHANISMS.join(', ')}) when SASL credentials are given`,

@@ -1,0 +1,108 @@
+import { ConfigurationError, parseSettings } from './settings';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    parseSettings(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError);
+    return [...(error as ConfigurationError).problems];
+  }
+  throw new Error('expected a ConfigurationError');
+}
+
+describe('parseSettings', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const settings = parseSettings({});
+    expect(settings.lifecycle.environment).toBe('dev');
+    expect(settings.http).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(settings.log).toEqual({ level: 'info', format: 'pretty' });
+    expect(settings.vault).toEqual({ addr: undefined, token: undefined });
+    expect(settings.ory.baseUrl).toBeUndefined();
+    expect(settings.health).toEqual({ dependencyTimeoutMs: 2000, cacheTtlMs: 2000 });
+    expect(settings.kafka).toMatchObject({
+      brokers: undefined,
+      clientId: 'coffeebuddy',
+      topicPrefix: 'coffeebuddy',
+      consumerGroup: 'coffeebuddy-run-events',
+      sasl: undefined,
+      ssl: false,
+    });
+  });
+
+  it('reads every variable it is given', () => {
+    const settings = parseSettings({
+      COFFEEBUDDY_ENVIRONMENT: 'prod',
+      COFFEEBUDDY_HTTP_PORT: '9090',
+      VAULT_ADDR: 'https://vault.internal:8200/',
+      VAULT_TOKEN: 's.abc',
+      ORY_BASE_URL: 'http://kratos:4433',
+      KAFKA_BOOTSTRAP_SERVERS: 'kafka-0.kafka:9092, kafka-1.kafka:9092',
+      KAFKA_CLIENT_ID: 'cb',
+      KAFKA_TOPIC_PREFIX: 'cb.prod',
+      KAFKA_CONSUMER_GROUP: 'cb-group',
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      KAFKA_SASL_USERNAME: 'svc',
+      KAFKA_SASL_PASSWORD: 'pw',
+      KAFKA_SSL: 'true',
+    });
+    expect(settings.http.port).toBe(9090);
+    expect(settings.log.format).toBe('json');
+    expect(settings.vault).toEqual({ addr: 'https://vault.internal:8200', token: 's.abc' });
+    expect(settings.ory.baseUrl).toBe('http://kratos:4433');
+    expect(settings.kafka).toMatchObject({
+      brokers: ['kafka-0.kafka:9092', 'kafka-1.kafka:9092'],
+      clientId: 'cb',
+      topicPrefix: 'cb.prod',
+      consumerGroup: 'cb-group',
+      sasl: { mechanism: 'scram-sha-512', username: 'svc', password: 'pw' },
+      ssl: true,
+    });
+    expect(Object.isFrozen(settings.kafka)).toBe(true);
+  });
+
+  it.each([
+    ['COFFEEBUDDY_HTTP_PORT', 'abc', 'must be an integer from 1 to 65535'],
+    ['COFFEEBUDDY_HTTP_PORT', '70000', 'must be an integer from 1 to 65535'],
+    ['COFFEEBUDDY_HTTP_PORT', '80.5', 'must be an integer from 1 to 65535'],
+    ['COFFEEBUDDY_ENVIRONMENT', 'qa', 'must be one of dev, test, staging, prod'],
+    ['COFFEEBUDDY_LOG_LEVEL', 'loud', 'must be one of fatal, error, warn, info, debug, trace'],
+    ['COFFEEBUDDY_DEPENDENCY_TIMEOUT_MS', '0', 'must be an integer from 100 to 60000'],
+    ['VAULT_ADDR', 'vault:8200', 'must use http or https'],
+    ['ORY_BASE_URL', 'not a url', 'must be an http(s) URL'],
+    ['KAFKA_BOOTSTRAP_SERVERS', 'kafka:9092,kafka', 'bad entries: "kafka"'],
+    ['KAFKA_BOOTSTRAP_SERVERS', 'kafka:0', 'bad entries: "kafka:0"'],
+    ['KAFKA_SSL', 'maybe', 'must be true or false'],
+    ['KAFKA_SASL_MECHANISM', 'gssapi', 'must be one of none, plain, scram-sha-256, scram-sha-512'],
+    ['KAFKA_TOPIC_PREFIX', 'coffee buddy', 'must be letters, digits'],
+  ])('names %s=%j as bad', (variable, value, message) => {
+    const problems = problemsOf({ [variable]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(variable);
+    expect(problems[0]).toContain(message);
+    expect(problems[0]).toContain(JSON.stringify(value));
+  });
+
+  it('names every bad variable in one error', () => {
+    const problems = problemsOf({ COFFEEBUDDY_HTTP_PORT: 'abc', COFFEEBUDDY_ENVIRONMENT: 'qa', KAFKA_SASL_USERNAME: 'svc' });
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual([
+      'COFFEEBUDDY_ENVIRONMENT',
+      'COFFEEBUDDY_HTTP_PORT',
+      'KAFKA_SASL_MECHANISM',
+    ]);
+  });
+
+  it.each([
+    [{ KAFKA_SASL_MECHANISM: 'plain' }, ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']],
+    [{ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'svc' }, ['KAFKA_SASL_PASSWORD']],
+    [{ KAFKA_SASL_PASSWORD: 'pw' }, ['KAFKA_SASL_MECHANISM']],
+  ])('rejects half-configured SASL %j', (env, variables) => {
+    expect(problemsOf(env).map((p) => p.split(' ')[0])).toEqual(variables);
+  });
+
+  it('never echoes a secret value', () => {
+    const problems = problemsOf({ KAFKA_SASL_PASSWORD: 'hunter2-secret', VAULT_TOKEN: 's.secret' });
+    const message = new ConfigurationError(problems).message;
+    expect(message).toContain('KAFKA_SASL_MECHANISM');
+    expect(message).not.toContain('hunter2-secret');
+  });
+});

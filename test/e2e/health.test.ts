@@ -1,0 +1,179 @@
+import { createServer } from 'node:net';
+import { FakeOry } from '../support/fake-ory';
+import { FakeVault, VAULT_TOKEN } from '../support/fake-vault';
+import { startTestApp, TestApp } from '../support/test-app';
+
+async function get(url: string): Promise<{ status: number; body: any; ms: number }> {
+  const started = performance.now();
+  const response = await fetch(url);
+  const text = await response.text();
+  return { status: response.status, body: text.startsWith('{') ? JSON.parse(text) : text, ms: performance.now() - started };
+}
+
+/** A loopback port nobody listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('health probes over HTTP against loopback Vault and Ory', () => {
+  let vault: FakeVault;
+  let ory: FakeOry;
+  let service: TestApp | undefined;
+
+  beforeEach(async () => {
+    vault = await FakeVault.start();
+    ory = await FakeOry.start();
+  });
+
+  afterEach(async () => {
+    await service?.close();
+    service = undefined;
+    await Promise.all([vault.close(), ory.close()]);
+  });
+
+  const start = (env: Record<string, string | undefined> = {}) =>
+    startTestApp({
+      env: {
+        VAULT_ADDR: vault.url,
+        VAULT_TOKEN,
+        ORY_BASE_URL: ory.url,
+        COFFEEBUDDY_HEALTH_CACHE_TTL_MS: '0',
+        ...env,
+      },
+    }).then((app) => (service = app));
+
+  it('is ready when Vault and Ory are up', async () => {
+    const { url } = await start();
+    const ready = await get(`${url}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({
+      status: 'ok',
+      info: { vault: { status: 'up' }, ory: { status: 'up' } },
+      error: {},
+    });
+    expect(JSON.stringify(ready.body)).not.toContain(VAULT_TOKEN);
+  });
+
+  it.each([200, 429, 473])('counts Vault sys/health %i as up', async (code) => {
+    vault.healthStatus = code;
+    const { url } = await start();
+    expect((await get(`${url}/health/ready`)).status).toBe(200);
+  });
+
+  it.each([
+    [472, 'disaster-recovery secondary (472)'],
+    [474, 'standby cannot reach the active node (474)'],
+    [501, 'not initialised (501)'],
+    [503, 'sealed (503)'],
+    [530, 'removed from the cluster (530)'],
+    [500, 'unexpected health status 500'],
+  ])('reports Vault sys/health %i as down: %s', async (code, reason) => {
+    vault.healthStatus = code;
+    const { url } = await start();
+    const ready = await get(`${url}/health/ready`);
+    expect(ready.status).toBe(503);
+    expect(ready.body.status).toBe('error');
+    expect(ready.body.error.vault).toMatchObject({ status: 'down', message: reason });
+    expect(ready.body.info.ory).toMatchObject({ status: 'up' });
+  });
+
+  it('reports a token Vault rejects with 403, without showing the token anywhere', async () => {
+    const { url, logs } = await start({ VAULT_TOKEN: 's.revoked-token-77' });
+    const ready = await get(`${url}/health/ready`);
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.vault).toMatchObject({ status: 'down', message: 'token rejected (403)' });
+    expect(JSON.stringify(ready.body)).not.toContain('s.revoked-token-77');
+    expect(logs.text()).toContain('token rejected (403)');
+    expect(logs.text()).not.toContain('s.revoked-token-77');
+  });
+
+  it('reports Ory not ready while its liveness endpoint still answers', async () => {
+    ory.ready = false;
+    const { url } = await start();
+    expect((await fetch(`${ory.url}/health/alive`)).status).toBe(200);
+    const ready = await get(`${url}/health/ready`);
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.ory).toMatchObject({ status: 'down', message: 'not ready (503)' });
+    expect(ready.body.info.vault).toMatchObject({ status: 'up' });
+  });
+
+  it('reports a refused connection', async () => {
+    const port = await closedPort();
+    const { url } = await start({ VAULT_ADDR: `http://127.0.0.1:${port}`, ORY_BASE_URL: `http://127.0.0.1:${port}` });
+    const ready = await get(`${url}/health/ready`);
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.vault).toMatchObject({ status: 'down', message: 'connection refused' });
+    expect(ready.body.error.ory).toMatchObject({ status: 'down', message: 'connection refused' });
+  });
+
+  it('reports dependencies that are not configured', async () => {
+    const { url } = await start({ VAULT_ADDR: undefined, ORY_BASE_URL: undefined });
+    const ready = await get(`${url}/health/ready`);
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.vault).toMatchObject({ status: 'down', message: 'not configured' });
+    expect(ready.body.error.ory).toMatchObject({ status: 'down', message: 'not configured' });
+    expect((await get(`${url}/health/live`)).status).toBe(200);
+  });
+
+  it('reports a Vault token that is not configured', async () => {
+    const { url } = await start({ VAULT_TOKEN: undefined });
+    const ready = await get(`${url}/health/ready`);
+    expect(ready.body.error.vault).toMatchObject({ status: 'down', message: 'token not configured' });
+  });
+
+  it('answers 503 within the timeout when a dependency never answers, while liveness stays fast', async () => {
+    vault.hang = true;
+    ory.hang = true;
+    const { url } = await start();
+    const readyRequest = get(`${url}/health/ready`);
+    const lives = [];
+    for (let i = 0; i < 5; i += 1) lives.push(await get(`${url}/health/live`));
+    const ready = await readyRequest;
+
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.vault).toMatchObject({ status: 'down', message: 'timeout of 2000ms exceeded' });
+    expect(ready.body.error.ory).toMatchObject({ status: 'down', message: 'timeout of 2000ms exceeded' });
+    // Bounded by the 2 s dependency timeout, not by the hanging servers.
+    expect(ready.ms).toBeLessThan(4000);
+    expect(lives.every((live) => live.status === 200)).toBe(true);
+    // Every liveness answer came back while the readiness check was still waiting.
+    expect(lives.reduce((sum, live) => sum + live.ms, 0)).toBeLessThan(ready.ms);
+  });
+
+  it('turns a storm of 200 concurrent readiness probes into a handful of dependency calls', async () => {
+    const { url } = await start({ COFFEEBUDDY_HEALTH_CACHE_TTL_MS: '5000' });
+    const answers = await Promise.all(Array.from({ length: 200 }, () => get(`${url}/health/ready`)));
+    expect(answers.every((answer) => answer.status === 200)).toBe(true);
+    expect(vault.server.requests('/v1/sys/health')).toBe(1);
+    expect(vault.server.requests('/v1/auth/token/lookup-self')).toBe(1);
+    expect(ory.calls).toBe(1);
+  });
+});
+
+describe('/metrics', () => {
+  it('exports the HTTP histogram by route template, dependency state and default metrics', async () => {
+    const service = await startTestApp();
+    try {
+      await get(`${service.url}/health/live?probe=kubelet`);
+      await get(`${service.url}/health/ready`);
+      await get(`${service.url}/no/such/path/123`);
+      const metrics = await get(`${service.url}/metrics`);
+      expect(metrics.status).toBe(200);
+      const text = metrics.body as string;
+      expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/health\/live",status_code="200"\} 1/);
+      expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/health\/ready",status_code="503"\} 1/);
+      expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="unmatched",status_code="404"\} 1/);
+      expect(text).not.toContain('probe=kubelet');
+      expect(text).not.toContain('/no/such/path');
+      expect(text).toContain('coffeebuddy_dependency_up{dependency="vault"} 0');
+      expect(text).toContain('process_resident_memory_bytes');
+      expect(text).toContain('nodejs_eventloop_lag_seconds');
+    } finally {
+      await service.close();
+    }
+  });
+});

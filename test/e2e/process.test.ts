@@ -1,0 +1,45 @@
+import { createServer } from 'node:net';
+import { ServiceProcess } from '../support/service-process';
+import { waitFor } from '../support/wait';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('the built service process', () => {
+  it('refuses a bad configuration with one clear message and exit code 1', async () => {
+    const service = ServiceProcess.spawn({
+      COFFEEBUDDY_HTTP_PORT: 'abc',
+      COFFEEBUDDY_ENVIRONMENT: 'qa',
+      KAFKA_SASL_PASSWORD: 'do-not-print-me',
+    });
+    const { code } = await service.exit();
+    expect(code).toBe(1);
+    expect(service.stderr).toContain('Invalid configuration:');
+    expect(service.stderr).toContain('COFFEEBUDDY_HTTP_PORT must be an integer from 1 to 65535 (got "abc")');
+    expect(service.stderr).toContain('COFFEEBUDDY_ENVIRONMENT must be one of dev, test, staging, prod (got "qa")');
+    expect(service.stderr).toContain('KAFKA_SASL_MECHANISM must be set');
+    expect(service.stderr).not.toContain('do-not-print-me');
+    // No stack trace for a configuration error.
+    expect(service.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('serves its probes and exits 0 on SIGTERM after a logged drain', async () => {
+    const port = await freePort();
+    const service = ServiceProcess.spawn({ COFFEEBUDDY_HTTP_PORT: String(port), COFFEEBUDDY_HTTP_HOST: '127.0.0.1' });
+    const live = await waitFor(
+      () => fetch(`http://127.0.0.1:${port}/health/live`).then((response) => response.status === 200),
+      'the service to answer /health/live',
+    );
+    expect(live).toBe(true);
+    service.kill('SIGTERM');
+    const { code } = await service.exit();
+    expect(code).toBe(0);
+    expect(service.withMessage('shutdown started')).toHaveLength(1);
+    expect(service.withMessage('shutdown complete')).toHaveLength(1);
+  });
+});
