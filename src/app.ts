@@ -2,6 +2,7 @@ import { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
+import { RunEventsServer } from './kafka/run-events.server';
 import { HttpMetrics } from './metrics/http-metrics';
 import { AppLogger } from './runtime/logger';
 import { Settings } from './runtime/settings';
@@ -20,6 +21,11 @@ export async function createApp(settings: Settings, factory: AppFactory = nestFa
   const app = await factory(AppModule.forRoot(settings), new FastifyAdapter());
   app.useLogger(app.get(AppLogger));
   app.get(HttpMetrics).install(app.getHttpAdapter().getInstance());
+  if (settings.kafka.brokers) {
+    app.connectMicroservice({ strategy: app.get(RunEventsServer) }, { inheritAppConfig: true });
+  }
   await app.init();
+  // Returns at once: the consumer connects in the background, so HTTP serves while Kafka is down.
+  await app.startAllMicroservices();
   return app;
 }

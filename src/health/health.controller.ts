@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { KafkaHealthIndicator } from './kafka.health';
 import { LifecycleHealthIndicator } from './lifecycle.health';
 import { OryHealthIndicator } from './ory.health';
 import { VaultHealthIndicator } from './vault.health';
@@ -11,6 +12,7 @@ export class HealthController {
     private readonly lifecycle: LifecycleHealthIndicator,
     private readonly vault: VaultHealthIndicator,
     private readonly ory: OryHealthIndicator,
+    private readonly kafka: KafkaHealthIndicator,
   ) {}
 
   /** Calls no dependency: a Vault or Ory outage must never restart the pods. */
@@ -27,6 +29,7 @@ export class HealthController {
       () => this.lifecycle.notDraining(),
       () => this.vault.isHealthy(),
       () => this.ory.isHealthy(),
+      () => this.kafka.isHealthy(),
     ]);
   }
 }

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { KafkaModule } from '../kafka/kafka.module';
 import { DependencyCheck } from './dependency-check';
 import { HealthController } from './health.controller';
+import { KafkaHealthIndicator } from './kafka.health';
 import { LifecycleHealthIndicator } from './lifecycle.health';
 import { HttpOryClient, OryClient } from './ory.client';
 import { OryHealthIndicator } from './ory.health';
@@ -10,7 +12,7 @@ import { VaultHealthIndicator } from './vault.health';
 
 @Module({
   // Dependency state changes are logged once by DependencyCheck, not on every failed probe.
-  imports: [TerminusModule.forRoot({ logger: false })],
+  imports: [TerminusModule.forRoot({ logger: false }), KafkaModule],
   controllers: [HealthController],
   providers: [
     { provide: VaultClient, useClass: HttpVaultClient },
@@ -19,6 +21,7 @@ import { VaultHealthIndicator } from './vault.health';
     LifecycleHealthIndicator,
     VaultHealthIndicator,
     OryHealthIndicator,
+    KafkaHealthIndicator,
   ],
 })
 export class HealthModule {}

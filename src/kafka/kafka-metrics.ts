@@ -1,0 +1,96 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export type ConsumeOutcome = 'handled' | 'retried' | 'dead_lettered' | 'duplicate';
+
+/** Every Kafka metric of the service, on the application's registry. */
+@Injectable()
+export class KafkaMetrics {
+  readonly produced: Counter<'topic'>;
+  readonly produceFailures: Counter<'topic'>;
+  readonly produceDuration: Histogram<'topic'>;
+  readonly consumed: Counter<'topic' | 'outcome'>;
+  readonly deadLetters: Counter<'topic' | 'reason'>;
+  readonly handlingDuration: Histogram<'topic'>;
+  readonly consumerLag: Gauge<'topic' | 'partition'>;
+  readonly rebalances: Counter;
+  readonly consumerCrashes: Counter<'restart'>;
+  readonly consumerInGroup: Gauge;
+  readonly producerConnected: Gauge;
+  readonly runEventsHandled: Counter<'type'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.produced = new Counter({
+      name: 'coffeebuddy_kafka_messages_produced_total',
+      help: 'Messages the broker acknowledged, by topic.',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.produceFailures = new Counter({
+      name: 'coffeebuddy_kafka_produce_failures_total',
+      help: 'Messages whose send failed (the error reached the caller), by topic.',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.produceDuration = new Histogram({
+      name: 'coffeebuddy_kafka_produce_duration_seconds',
+      help: 'Time from send to broker acknowledgement, per send call, by topic.',
+      labelNames: ['topic'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.consumed = new Counter({
+      name: 'coffeebuddy_kafka_messages_consumed_total',
+      help: 'Consumed messages by outcome: handled, retried (one per retry), dead_lettered, duplicate.',
+      labelNames: ['topic', 'outcome'],
+      registers,
+    });
+    this.deadLetters = new Counter({
+      name: 'coffeebuddy_kafka_dead_letters_total',
+      help: 'Messages written to a dead-letter topic, by original topic and error kind.',
+      labelNames: ['topic', 'reason'],
+      registers,
+    });
+    this.handlingDuration = new Histogram({
+      name: 'coffeebuddy_kafka_handling_duration_seconds',
+      help: 'Time to handle one consumed message, retries included, by topic.',
+      labelNames: ['topic'],
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers,
+    });
+    this.consumerLag = new Gauge({
+      name: 'coffeebuddy_kafka_consumer_lag',
+      help: 'Messages behind the high watermark after the last batch, by topic and partition.',
+      labelNames: ['topic', 'partition'],
+      registers,
+    });
+    this.rebalances = new Counter({
+      name: 'coffeebuddy_kafka_consumer_rebalances_total',
+      help: 'Consumer group rebalances this consumer took part in.',
+      registers,
+    });
+    this.consumerCrashes = new Counter({
+      name: 'coffeebuddy_kafka_consumer_crashes_total',
+      help: 'Consumer crashes, by whether kafkajs restarts the consumer.',
+      labelNames: ['restart'],
+      registers,
+    });
+    this.consumerInGroup = new Gauge({
+      name: 'coffeebuddy_kafka_consumer_in_group',
+      help: 'Whether the consumer is a member of its group (1) or not (0).',
+      registers,
+    });
+    this.producerConnected = new Gauge({
+      name: 'coffeebuddy_kafka_producer_connected',
+      help: 'Whether the producer is connected to the cluster (1) or not (0).',
+      registers,
+    });
+    this.runEventsHandled = new Counter({
+      name: 'coffeebuddy_run_events_handled_total',
+      help: 'Run events handled successfully, by event type.',
+      labelNames: ['type'],
+      registers,
+    });
+  }
+}

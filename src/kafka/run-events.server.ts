@@ -1,0 +1,148 @@
+import { Injectable } from '@nestjs/common';
+import { KafkaContext, ServerKafka } from '@nestjs/microservices';
+import { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { Logger } from 'pino';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { RunEvent } from '../run-events/run-event.schema';
+import { Lifecycle } from '../runtime/lifecycle';
+import { AppLogger } from '../runtime/logger';
+import { KafkaAdmin } from './kafka-admin';
+import { kafkaClientOptions } from './kafka-client';
+import { KafkaMetrics } from './kafka-metrics';
+import { KafkaStatus } from './kafka-status';
+import { KafkaConfig } from './kafka.config';
+import { keepTrying } from './keep-trying';
+import { RunEventPipeline } from './run-event-pipeline';
+import { TopicRegistry } from './topics';
+
+/**
+ * The Nest Kafka transport, with what the stock ServerKafka lacks:
+ * - it starts without a broker and connects in the background;
+ * - `@EventPattern(slug)` subscribes to the topic `{prefix}.{slug}`;
+ * - messages go through RunEventPipeline per batch (validation, dedupe,
+ *   retries, dead letters, offsets resolved only when settled) instead of
+ *   eachMessage with a parser that swallows JSON errors;
+ * - kafkajs events feed metrics, health and liveness.
+ */
+@Injectable()
+export class RunEventsServer extends ServerKafka {
+  private readonly log: Logger;
+  private readonly stopping = new AbortController();
+  private connecting?: Promise<boolean>;
+
+  constructor(
+    private readonly config: KafkaConfig,
+    private readonly topics: TopicRegistry,
+    private readonly admin: KafkaAdmin,
+    private readonly pipeline: RunEventPipeline,
+    private readonly kafkaStatus: KafkaStatus,
+    private readonly metrics: KafkaMetrics,
+    private readonly lifecycle: Lifecycle,
+    logger: AppLogger,
+  ) {
+    const log = logger.child('RunEventsServer');
+    super({
+      client: kafkaClientOptions(config, log),
+      consumer: {
+        groupId: config.consumerGroup,
+        sessionTimeout: config.sessionTimeoutMs,
+        heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
+        allowAutoTopicCreation: false,
+      },
+      subscribe: { fromBeginning: true },
+      // The group id is used as configured, without Nest's "-server" suffix.
+      postfixId: '',
+    });
+    this.log = log;
+  }
+
+  /** Returns at once so HTTP serves; the broker connection is made in the background, retried until it works. */
+  override async listen(callback: (error?: unknown) => void): Promise<void> {
+    callback();
+    this.connecting = keepTrying(
+      async () => {
+        try {
+          await this.admin.ensureTopics();
+          this.client = await this.createClient();
+          await this.start(() => undefined);
+        } catch (error) {
+          await this.disconnectClients();
+          throw error;
+        }
+      },
+      {
+        signal: this.stopping.signal,
+        onFailure: (error, retryInMs) => this.log.warn({ err: error, retryInMs }, 'consumer cannot connect, retrying'),
+      },
+    );
+  }
+
+  /** Stops fetching, lets the batch in flight finish (kafkajs waits for it), commits, leaves the group. */
+  override async close(): Promise<void> {
+    this.stopping.abort();
+    await this.connecting;
+    await super.close();
+    this.kafkaStatus.setConsumerInGroup(false);
+  }
+
+  override async bindEvents(consumer: Consumer): Promise<void> {
+    const handlers = new Map<string, (data: unknown, context: KafkaContext) => unknown>();
+    for (const [slug, handler] of this.messageHandlers) handlers.set(this.topics.resolve(String(slug)), handler);
+    await consumer.subscribe({ topics: [...handlers.keys()], fromBeginning: true });
+    await consumer.run({
+      autoCommit: true,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.config.topicPartitions,
+      eachBatch: (payload) => {
+        const handler = handlers.get(payload.batch.topic)!;
+        return this.pipeline.processBatch(payload, (event, message, batchPayload) =>
+          this.dispatch(handler, event, message, batchPayload),
+        );
+      },
+    });
+  }
+
+  protected override registerConsumerEventListeners(): void {
+    super.registerConsumerEventListeners();
+    const consumer = this.consumer!;
+    const { GROUP_JOIN, REBALANCING, STOP, DISCONNECT, CRASH } = consumer.events;
+    consumer.on(GROUP_JOIN, ({ payload }) => {
+      this.kafkaStatus.setConsumerInGroup(true);
+      this.log.info({ memberId: payload.memberId, assignment: payload.memberAssignment }, 'consumer joined its group');
+    });
+    consumer.on(REBALANCING, () => {
+      this.metrics.rebalances.inc();
+      this.log.info('consumer group rebalancing');
+    });
+    consumer.on(STOP, () => this.kafkaStatus.setConsumerInGroup(false));
+    consumer.on(DISCONNECT, () => this.kafkaStatus.setConsumerInGroup(false));
+    consumer.on(CRASH, ({ payload }) => {
+      this.kafkaStatus.setConsumerInGroup(false);
+      this.metrics.consumerCrashes.inc({ restart: String(payload.restart) });
+      this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+      if (!payload.restart) {
+        this.kafkaStatus.consumerFailure = payload.error.message;
+        this.lifecycle.markBroken('kafka-consumer', `crashed and will not restart: ${payload.error.message}`);
+      }
+    });
+  }
+
+  /** Calls the Nest-wrapped @EventPattern handler; an error comes back as an Observable error and is rethrown. */
+  private async dispatch(
+    handler: (data: unknown, context: KafkaContext) => unknown,
+    event: RunEvent,
+    message: KafkaMessage,
+    { batch, heartbeat }: EachBatchPayload,
+  ): Promise<void> {
+    const context = new KafkaContext([message, batch.partition, batch.topic, this.consumer!, heartbeat, this.producer!]);
+    const result = await handler(event, context);
+    if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+  }
+
+  private async disconnectClients(): Promise<void> {
+    await Promise.allSettled([this.consumer?.disconnect(), this.producer?.disconnect()]);
+    this.consumer = null;
+    this.producer = null;
+    this.client = null;
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The one place that defines the topics this service owns. Names are
+ * `{prefix}.{slug}`; each consumed topic has a dead-letter companion
+ * `{topic}.dlq`.
+ */
+export class TopicRegistry {
+  constructor(readonly prefix: string) {}
+
+  resolve(slug: string): string {
+    return `${this.prefix}.${slug}`;
+  }
+
+  /** Every topic the service creates at start when missing. */
+  ownedTopics(): string[] {
+    return TOPICS.flatMap(({ slug, consumed }) =>
+      consumed ? [this.resolve(slug), deadLetterTopic(this.resolve(slug))] : [this.resolve(slug)],
+    );
+  }
+}
+
+/** A run's whole life, keyed by runId. Consumed by this service. */
+export const RUN_EVENTS_TOPIC = 'run.events';
+/** Reminders due for open runs, published for the Slack notifier. */
+export const RUN_REMINDERS_TOPIC = 'run.reminders';
+
+export const TOPICS: ReadonlyArray<{ slug: string; consumed: boolean }> = [
+  { slug: RUN_EVENTS_TOPIC, consumed: true },
+  { slug: RUN_REMINDERS_TOPIC, consumed: false },
+];
+
+export function deadLetterTopic(topic: string): string {
+  return `${topic}.dlq`;
+}

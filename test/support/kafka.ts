@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, KafkaMessage, logLevel, Partitioners } from 'kafkajs';
+import type { RunEvent } from '../../src/run-events/run-event.schema';
+
+/** The suite's broker, started by the global setup. */
+export function bootstrap(): string {
+  const servers = process.env.KAFKA_BOOTSTRAP_SERVERS;
+  if (!servers) throw new Error('KAFKA_BOOTSTRAP_SERVERS is not set: the global setup starts the broker');
+  return servers;
+}
+
+/** A topic prefix and consumer group of its own for each test, so tests never share a topic. */
+export function isolatedKafkaEnv(servers = bootstrap()): Record<string, string> {
+  const id = randomUUID().slice(0, 8);
+  return {
+    KAFKA_BOOTSTRAP_SERVERS: servers,
+    KAFKA_TOPIC_PREFIX: `test-${id}`,
+    KAFKA_CONSUMER_GROUP: `test-${id}-group`,
+    KAFKA_TOPIC_PARTITIONS: '3',
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    KAFKA_RETRY_INITIAL_BACKOFF_MS: '20',
+    KAFKA_RETRY_MAX_BACKOFF_MS: '100',
+    COFFEEBUDDY_HEALTH_CACHE_TTL_MS: '0',
+  };
+}
+
+export function orderPlaced(runId: string, seq: number): RunEvent {
+  return {
+    id: randomUUID(),
+    type: 'run.order_placed',
+    version: 1,
+    occurredAt: new Date(Date.UTC(2026, 10, 22, 9, 0, 0, seq)).toISOString(),
+    runId,
+    payload: { orderId: `o-${seq}`, userId: 'U024BE7LH', item: 'flat white', notes: `seq ${seq}` },
+  };
+}
+
+export function kafkaClient(servers = bootstrap()): Kafka {
+  return new Kafka({ brokers: servers.split(','), clientId: 'test-client', logLevel: logLevel.NOTHING });
+}
+
+/** Sends raw values (poison messages included) straight to a topic. */
+export async function produceRaw(
+  topic: string,
+  messages: Array<{ key?: string; value: Buffer | string | null }>,
+  servers = bootstrap(),
+): Promise<void> {
+  const producer = kafkaClient(servers).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    await producer.send({ topic, messages, acks: -1 });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Reads a topic from the beginning until `count` messages arrived. */
+export async function readTopic(topic: string, count: number, timeoutMs = 30000, servers = bootstrap()): Promise<KafkaMessage[]> {
+  const consumer = kafkaClient(servers).consumer({ groupId: `reader-${randomUUID()}`, sessionTimeout: 6000 });
+  const messages: KafkaMessage[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${messages.length} of ${count} messages from ${topic}`)), timeoutMs);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          messages.push(message);
+          if (messages.length >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
+}
