@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, KafkaMessage, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, KafkaMessage, logLevel, Partitioners, RecordMetadata } from 'kafkajs';
 import type { RunEvent } from '../../src/run-events/run-event.schema';
 
 /** The suite's broker, started by the global setup. */
@@ -44,11 +44,14 @@ export async function produceRaw(
   topic: string,
   messages: Array<{ key?: string; value: Buffer | string | null }>,
   servers = bootstrap(),
-): Promise<void> {
+): Promise<RecordMetadata[]> {
   const producer = kafkaClient(servers).producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
-    await producer.send({ topic, messages, acks: -1 });
+    // One send per message keeps their order and gives each one's partition and offset.
+    const placed: RecordMetadata[] = [];
+    for (const message of messages) placed.push(...(await producer.send({ topic, messages: [message], acks: -1 })));
+    return placed;
   } finally {
     await producer.disconnect();
   }
