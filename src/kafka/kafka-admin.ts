@@ -44,9 +44,9 @@ export class KafkaAdmin implements OnModuleDestroy {
   }
 
   private async connected(): Promise<Admin> {
-    this.admin ??= new Kafka(kafkaClientOptions(this.config, this.log, '-admin')).admin({
-      retry: { retries: 2, initialRetryTime: 200 },
-    });
+    // No retries of its own: the health check must answer within its timeout, and
+    // ensureTopics is retried by the caller's reconnect loop.
+    this.admin ??= new Kafka({ ...kafkaClientOptions(this.config, this.log, '-admin'), retry: { retries: 0 } }).admin();
     await this.admin.connect();
     return this.admin;
   }

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { freePort } from '../support/ports';
 import { FakeOry } from '../support/fake-ory';
 import { FakeVault, VAULT_TOKEN } from '../support/fake-vault';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -8,15 +8,6 @@ async function get(url: string): Promise<{ status: number; body: any; ms: number
   const response = await fetch(url);
   const text = await response.text();
   return { status: response.status, body: text.startsWith('{') ? JSON.parse(text) : text, ms: performance.now() - started };
-}
-
-/** A loopback port nobody listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('health probes over HTTP against loopback Vault and Ory', () => {
@@ -102,7 +93,7 @@ describe('health probes over HTTP against loopback Vault and Ory', () => {
   });
 
   it('reports a refused connection', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const { url } = await start({ VAULT_ADDR: `http://127.0.0.1:${port}`, ORY_BASE_URL: `http://127.0.0.1:${port}` });
     const ready = await get(`${url}/health/ready`);
     expect(ready.status).toBe(503);

@@ -1,14 +1,6 @@
-import { createServer } from 'node:net';
+import { freePort } from '../support/ports';
 import { ServiceProcess } from '../support/service-process';
 import { waitFor } from '../support/wait';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('the built service process', () => {
   it('refuses a bad configuration with one clear message and exit code 1', async () => {

@@ -9,6 +9,9 @@ export class RecordingHandlers {
   readonly attempts = new Map<string, number>();
   private readonly failures = new Map<string, (attempt: number) => Error | undefined>();
 
+  /** `workMs` stands for the time a real handler spends on each event. */
+  constructor(private readonly workMs = 0) {}
+
   failWith(eventId: string, failure: (attempt: number) => Error | undefined): void {
     this.failures.set(eventId, failure);
   }
@@ -16,6 +19,7 @@ export class RecordingHandlers {
   async handle(event: RunEvent): Promise<void> {
     const attempt = (this.attempts.get(event.id) ?? 0) + 1;
     this.attempts.set(event.id, attempt);
+    if (this.workMs > 0) await new Promise((resolve) => setTimeout(resolve, this.workMs));
     const error = this.failures.get(event.id)?.(attempt);
     if (error) throw error;
     this.handled.push(event);

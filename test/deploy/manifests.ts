@@ -1,0 +1,80 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+export const ROOT = resolve(__dirname, '../..');
+export const DEPLOY = join(ROOT, 'deploy');
+
+/** The kustomizations a platform team applies; the overlays are the ones that carry the app. */
+export const OVERLAYS = ['overlays/dev', 'overlays/prod'];
+export const KUSTOMIZATIONS = ['base', ...OVERLAYS, 'monitoring', 'gateway-api'];
+
+/** Custom resources: kubernetes-models has no model for them, so the tests check their fields by hand. */
+export const CUSTOM_GROUPS = ['configuration.konghq.com', 'monitoring.coreos.com', 'gateway.networking.k8s.io'];
+
+/** The app's routes and its HTTP port default (src/health/health.controller.ts, src/metrics/metrics.module.ts). */
+export const ROUTES = { live: '/health/live', ready: '/health/ready', metrics: '/metrics' };
+export const INTERNAL_PREFIXES = ['/health', '/metrics'];
+export const PUBLIC_PREFIX = '/coffeebuddy';
+
+export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; [key: string]: any }; [key: string]: any };
+
+const cache = new Map<string, K8sObject[]>();
+
+/** Renders a kustomization with the real renderer (KUBECTL picks another kubectl binary, e.g. an older release). */
+export function render(kustomization: string): K8sObject[] {
+  let objects = cache.get(kustomization);
+  if (!objects) {
+    const kubectl = process.env.KUBECTL ?? 'kubectl';
+    // stderr is piped away: kustomize v5 warns about the fields kept for kustomize v2 (see the kustomization files).
+    const text = execFileSync(kubectl, ['kustomize', join(DEPLOY, kustomization)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    objects = parseYaml(text);
+    cache.set(kustomization, objects);
+  }
+  return objects;
+}
+
+export function parseYaml(text: string): K8sObject[] {
+  return parseAllDocuments(text)
+    .map((doc) => {
+      if (doc.errors.length > 0) throw new Error(doc.errors.map((e) => e.message).join('\n'));
+      return doc.toJS() as K8sObject | null;
+    })
+    .filter((object): object is K8sObject => object !== null);
+}
+
+export function readYamlFile(path: string): K8sObject[] {
+  return parseYaml(readFileSync(join(DEPLOY, path), 'utf8'));
+}
+
+export function only(objects: K8sObject[], kind: string): K8sObject {
+  const found = objects.filter((o) => o.kind === kind);
+  if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
+  return found[0];
+}
+
+export function all(objects: K8sObject[], kind: string): K8sObject[] {
+  return objects.filter((o) => o.kind === kind);
+}
+
+export interface ModelResult {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  model: string | null;
+  errors: string[];
+}
+
+/** Validates objects against the Kubernetes schemas bundled in kubernetes-models (see validate-models.mjs). */
+export function validateWithModels(objects: K8sObject[]): ModelResult[] {
+  const output = execFileSync(process.execPath, [join(__dirname, 'validate-models.mjs')], {
+    input: JSON.stringify(objects),
+    encoding: 'utf8',
+    cwd: ROOT,
+  });
+  return JSON.parse(output) as ModelResult[];
+}
