@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { ROOT } from './manifests';
+
+interface Step {
+  uses?: string;
+  run?: string;
+  if?: string;
+  with?: Record<string, unknown>;
+}
+
+describe('GitHub workflow .github/workflows/ci.yml', () => {
+  const workflow = parse(readFileSync(join(ROOT, '.github/workflows/ci.yml'), 'utf8'));
+  const steps = (job: string): Step[] => workflow.jobs[job].steps;
+  const uses = (job: string, action: string) => steps(job).find((s) => s.uses?.startsWith(`${action}@`));
+
+  it('runs on push and pull request', () => {
+    expect(Object.keys(workflow.on).sort()).toEqual(['pull_request', 'push']);
+  });
+
+  it('tests with Node 20 and Java 17, dependency caches, and the same commands as .ci/run', () => {
+    expect(uses('test', 'actions/setup-node')?.with).toMatchObject({ 'node-version': 20, cache: 'npm' });
+    expect(uses('test', 'actions/setup-java')?.with).toMatchObject({ 'java-version': '17', cache: 'maven' });
+    expect(uses('test', 'actions/cache')?.with?.path).toBe('.cache/kafka-3.9.2');
+    expect(steps('test').map((s) => s.run).filter(Boolean)).toEqual(['bash .ci/run']);
+  });
+
+  it('uploads the JUnit report and the coverage even when the tests fail', () => {
+    const upload = uses('test', 'actions/upload-artifact');
+    expect(upload?.if).toBe('always()');
+    expect(String(upload?.with?.path).split('\n').filter(Boolean)).toEqual(['reports/junit.xml', 'reports/coverage']);
+  });
+
+  it('builds the image without pushing it', () => {
+    expect(uses('image', 'docker/build-push-action')?.with).toMatchObject({ context: '.', push: false });
+  });
+});
