@@ -1,0 +1,34 @@
+'use strict';
+// `npm start`: builds the service and runs it on http://127.0.0.1:8080 with a
+// real local Kafka broker, unless KAFKA_BOOTSTRAP_SERVERS points at one.
+// Ctrl-C stops the service (graceful drain), then the broker.
+
+const { spawn, execFileSync } = require('node:child_process');
+const path = require('node:path');
+const { startBroker } = require('./kafka-broker');
+
+const ROOT = path.resolve(__dirname, '..');
+
+async function main() {
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  const env = { COFFEEBUDDY_HTTP_HOST: '127.0.0.1', ...process.env };
+  let broker;
+  if (!env.KAFKA_BOOTSTRAP_SERVERS) {
+    process.stderr.write('starting the local Kafka broker...\n');
+    broker = await startBroker({ dataDir: path.join(ROOT, '.cache', 'kafka-local') });
+    env.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap;
+    process.stderr.write(`Kafka broker on ${broker.bootstrap} (data in ${broker.dataDir})\n`);
+  }
+  const service = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], { cwd: ROOT, env, stdio: 'inherit' });
+  // The service drains on the signal; the broker stops once it has exited.
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => service.kill(signal));
+  service.on('exit', async (code) => {
+    await broker?.stop();
+    process.exit(code ?? 1);
+  });
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+});
