@@ -69,6 +69,9 @@ const envSchema = z
   })
   .extend(kafkaEnvSchema.shape);
 
+/** Every environment variable the service reads. */
+export const SETTINGS_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export class ConfigurationError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
