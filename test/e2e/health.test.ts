@@ -1,5 +1,8 @@
+import { Lifecycle } from '../../src/runtime/lifecycle';
 import { freePort } from '../support/ports';
 import { FakeOry } from '../support/fake-ory';
+import { isolatedKafkaEnv } from '../support/kafka';
+import { waitFor } from '../support/wait';
 import { FakeVault, VAULT_TOKEN } from '../support/fake-vault';
 import { startTestApp, TestApp } from '../support/test-app';
 
@@ -37,13 +40,15 @@ describe('health probes over HTTP against loopback Vault and Ory', () => {
       },
     }).then((app) => (service = app));
 
-  it('is ready when Vault and Ory are up', async () => {
-    const { url } = await start();
-    const ready = await get(`${url}/health/ready`);
-    expect(ready.status).toBe(200);
+  it('is ready when Vault, Ory and Kafka are up', async () => {
+    const { url } = await start(isolatedKafkaEnv());
+    const ready = await waitFor(async () => {
+      const answer = await get(`${url}/health/ready`);
+      return answer.status === 200 && answer;
+    }, 'readiness with the real broker');
     expect(ready.body).toMatchObject({
       status: 'ok',
-      info: { vault: { status: 'up' }, ory: { status: 'up' } },
+      info: { vault: { status: 'up' }, ory: { status: 'up' }, kafka: { status: 'up' } },
       error: {},
     });
     expect(JSON.stringify(ready.body)).not.toContain(VAULT_TOKEN);
@@ -52,7 +57,9 @@ describe('health probes over HTTP against loopback Vault and Ory', () => {
   it.each([200, 429, 473])('counts Vault sys/health %i as up', async (code) => {
     vault.healthStatus = code;
     const { url } = await start();
-    expect((await get(`${url}/health/ready`)).status).toBe(200);
+    const ready = await get(`${url}/health/ready`);
+    expect(ready.body.info.vault).toMatchObject({ status: 'up' });
+    expect(Object.keys(ready.body.error)).toEqual(['kafka']);
   });
 
   it.each([
@@ -138,7 +145,10 @@ describe('health probes over HTTP against loopback Vault and Ory', () => {
   it('turns a storm of 200 concurrent readiness probes into a handful of dependency calls', async () => {
     const { url } = await start({ COFFEEBUDDY_HEALTH_CACHE_TTL_MS: '5000' });
     const answers = await Promise.all(Array.from({ length: 200 }, () => get(`${url}/health/ready`)));
-    expect(answers.every((answer) => answer.status === 200)).toBe(true);
+    // Kafka is not configured in this test: every answer is the same 503 with Vault and Ory up.
+    expect(answers.every((answer) => answer.status === 503)).toBe(true);
+    expect(answers.every((answer) => answer.body.info.vault.status === 'up' && answer.body.info.ory.status === 'up')).toBe(true);
+    expect(answers[199].body.error.kafka).toMatchObject({ status: 'down', message: 'not configured' });
     expect(vault.server.requests('/v1/sys/health')).toBe(1);
     expect(vault.server.requests('/v1/auth/token/lookup-self')).toBe(1);
     expect(ory.calls).toBe(1);
@@ -163,6 +173,21 @@ describe('/metrics', () => {
       expect(text).toContain('coffeebuddy_dependency_up{dependency="vault"} 0');
       expect(text).toContain('process_resident_memory_bytes');
       expect(text).toContain('nodejs_eventloop_lag_seconds');
+    } finally {
+      await service.close();
+    }
+  });
+});
+
+describe('/health/live', () => {
+  it('turns 503 with the reason once a component is broken beyond recovery', async () => {
+    const service = await startTestApp();
+    try {
+      expect((await get(`${service.url}/health/live`)).status).toBe(200);
+      service.app.get(Lifecycle).markBroken('kafka-consumer', 'crashed and will not restart: boom');
+      const live = await get(`${service.url}/health/live`);
+      expect(live.status).toBe(503);
+      expect(live.body.error.process).toMatchObject({ status: 'down', message: 'kafka-consumer: crashed and will not restart: boom' });
     } finally {
       await service.close();
     }

@@ -4,13 +4,13 @@ export async function waitFor<T>(
   what: string,
   timeoutMs = 30000,
   intervalMs = 50,
-): Promise<NonNullable<T>> {
+): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
     try {
       const value = await condition();
-      if (value) return value as NonNullable<T>;
+      if (value) return value as Exclude<T, false | null | undefined | 0 | ''>;
     } catch (error) {
       lastError = error;
     }

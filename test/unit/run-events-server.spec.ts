@@ -1,0 +1,80 @@
+import { EventEmitter } from 'node:events';
+import { Test } from '@nestjs/testing';
+import { Registry } from 'prom-client';
+import { KafkaAdmin } from '../../src/kafka/kafka-admin';
+import { KafkaModule } from '../../src/kafka/kafka.module';
+import { KafkaStatus } from '../../src/kafka/kafka-status';
+import { RunEventsServer } from '../../src/kafka/run-events.server';
+import { MetricsModule } from '../../src/metrics/metrics.module';
+import { Lifecycle } from '../../src/runtime/lifecycle';
+import { LOG_DESTINATION } from '../../src/runtime/logger';
+import { RuntimeModule } from '../../src/runtime/runtime.module';
+import { parseSettings } from '../../src/runtime/settings';
+import { LogCapture } from '../support/log-capture';
+import { strictFake } from '../support/strict-fake';
+import { waitFor } from '../support/wait';
+
+const EVENTS = { GROUP_JOIN: 'group_join', REBALANCING: 'rebalancing', STOP: 'stop', DISCONNECT: 'disconnect', CRASH: 'crash', CONNECT: 'connect' };
+
+/** A kafkajs client stand-in whose consumer emits the instrumentation events a test chooses. */
+function fakeKafka() {
+  const emitter = new EventEmitter();
+  const consumer = {
+    events: EVENTS,
+    on: (event: string, listener: (e: unknown) => void) => emitter.on(event, listener),
+    connect: async () => undefined,
+    subscribe: async () => undefined,
+    run: async () => undefined,
+    disconnect: async () => undefined,
+  };
+  const producer = { events: { CONNECT: 'p.connect', DISCONNECT: 'p.disconnect' }, on: () => undefined, connect: async () => undefined, disconnect: async () => undefined };
+  return { client: { consumer: () => consumer, producer: () => producer }, emit: (event: string, payload: object) => emitter.emit(event, { payload }) };
+}
+
+describe('RunEventsServer instrumentation', () => {
+  async function compile() {
+    const settings = parseSettings({ KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:1' });
+    const logs = new LogCapture();
+    const module = await Test.createTestingModule({ imports: [RuntimeModule.forRoot(settings), MetricsModule, KafkaModule] })
+      .overrideProvider(LOG_DESTINATION)
+      .useValue(logs)
+      .overrideProvider(KafkaAdmin)
+      .useValue(strictFake<KafkaAdmin>({ ensureTopics: async () => undefined }))
+      .compile();
+    const server = module.get(RunEventsServer, { strict: false });
+    const kafka = fakeKafka();
+    jest.spyOn(server, 'createClient').mockResolvedValue(kafka.client as never);
+    await server.listen(() => undefined);
+    const status = module.get(KafkaStatus, { strict: false });
+    return { module, server, kafka, status, logs, lifecycle: module.get(Lifecycle) };
+  }
+
+  it('tracks group membership and rebalances', async () => {
+    const { kafka, status, module, logs } = await compile();
+    await waitFor(() => logs.text().length >= 0 && kafka, 'the server to start');
+    kafka.emit(EVENTS.GROUP_JOIN, { memberId: 'm-1', memberAssignment: { 'coffeebuddy.run.events': [0, 1] } });
+    expect(status.consumerInGroup).toBe(true);
+    kafka.emit(EVENTS.REBALANCING, {});
+    kafka.emit(EVENTS.STOP, {});
+    expect(status.consumerInGroup).toBe(false);
+    const metrics = await module.get(Registry).metrics();
+    expect(metrics).toContain('coffeebuddy_kafka_consumer_rebalances_total 1');
+    expect(metrics).toContain('coffeebuddy_kafka_consumer_in_group 0');
+  });
+
+  it('leaves liveness alone after a crash kafkajs restarts', async () => {
+    const { kafka, lifecycle, status } = await compile();
+    kafka.emit(EVENTS.CRASH, { error: new Error('connection lost'), restart: true });
+    expect(lifecycle.brokenComponents().size).toBe(0);
+    expect(status.consumerFailure).toBeUndefined();
+  });
+
+  it('marks the process broken after a crash kafkajs will not restart, and logs and counts it', async () => {
+    const { kafka, lifecycle, status, module, logs } = await compile();
+    kafka.emit(EVENTS.CRASH, { error: new Error('group authorization failed'), restart: false });
+    expect(lifecycle.brokenComponents().get('kafka-consumer')).toBe('crashed and will not restart: group authorization failed');
+    expect(status.consumerFailure).toBe('group authorization failed');
+    expect(await module.get(Registry).metrics()).toContain('coffeebuddy_kafka_consumer_crashes_total{restart="false"} 1');
+    expect(logs.withMessage('consumer crashed')).toEqual([expect.objectContaining({ restart: false, level: 'error' })]);
+  });
+});
