@@ -8,6 +8,8 @@ describe('the built service process', () => {
       COFFEEBUDDY_HTTP_PORT: 'abc',
       COFFEEBUDDY_ENVIRONMENT: 'qa',
       KAFKA_SASL_PASSWORD: 'do-not-print-me',
+      KAFKA_BOOTSTRAP_SERVERS: 'kafka-0:9092,kafka-1',
+      KAFKA_SSL: 'sometimes',
     });
     const { code } = await service.exit();
     expect(code).toBe(1);
@@ -15,6 +17,8 @@ describe('the built service process', () => {
     expect(service.stderr).toContain('COFFEEBUDDY_HTTP_PORT must be an integer from 1 to 65535 (got "abc")');
     expect(service.stderr).toContain('COFFEEBUDDY_ENVIRONMENT must be one of dev, test, staging, prod (got "qa")');
     expect(service.stderr).toContain('KAFKA_SASL_MECHANISM must be set');
+    expect(service.stderr).toContain('KAFKA_BOOTSTRAP_SERVERS must be a comma-separated list of host:port, bad entries: "kafka-1"');
+    expect(service.stderr).toContain('KAFKA_SSL must be true or false (got "sometimes")');
     expect(service.stderr).not.toContain('do-not-print-me');
     // No stack trace for a configuration error.
     expect(service.stderr).not.toMatch(/\n\s+at /);
