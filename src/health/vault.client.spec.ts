@@ -1,21 +1,13 @@
 import { vaultSysHealthProblem, vaultTokenProblem } from './vault.client';
 import { oryReadyProblem } from './ory.client';
+import { VAULT_DOWN_CODES, VAULT_UP_CODES } from '../../test/support/vault-codes';
 
 describe('Vault status codes', () => {
-  it.each([200, 429, 473])('sys/health %i means Vault can serve', (status) => {
+  it.each(VAULT_UP_CODES)('sys/health %i means Vault can serve', (status) => {
     expect(vaultSysHealthProblem(status)).toBeUndefined();
   });
 
-  it.each([
-    [472, 'disaster-recovery secondary (472)'],
-    [474, 'standby cannot reach the active node (474)'],
-    [501, 'not initialised (501)'],
-    [503, 'sealed (503)'],
-    [530, 'removed from the cluster (530)'],
-    [400, 'unexpected health status 400'],
-    [500, 'unexpected health status 500'],
-    [204, 'unexpected health status 204'],
-  ])('sys/health %i is down: %s', (status, reason) => {
+  it.each([...VAULT_DOWN_CODES, [400, 'unexpected health status 400'], [204, 'unexpected health status 204']] as Array<[number, string]>)('sys/health %i is down: %s', (status, reason) => {
     expect(vaultSysHealthProblem(status)).toBe(reason);
   });
 

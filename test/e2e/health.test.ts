@@ -2,6 +2,7 @@ import { Lifecycle } from '../../src/runtime/lifecycle';
 import { freePort } from '../support/ports';
 import { FakeOry } from '../support/fake-ory';
 import { isolatedKafkaEnv } from '../support/kafka';
+import { VAULT_DOWN_CODES, VAULT_UP_CODES } from '../support/vault-codes';
 import { waitFor } from '../support/wait';
 import { FakeVault, VAULT_TOKEN } from '../support/fake-vault';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -54,7 +55,7 @@ describe('health probes over HTTP against loopback Vault and Ory', () => {
     expect(JSON.stringify(ready.body)).not.toContain(VAULT_TOKEN);
   });
 
-  it.each([200, 429, 473])('counts Vault sys/health %i as up', async (code) => {
+  it.each(VAULT_UP_CODES)('counts Vault sys/health %i as up', async (code) => {
     vault.healthStatus = code;
     const { url } = await start();
     const ready = await get(`${url}/health/ready`);
@@ -62,14 +63,7 @@ describe('health probes over HTTP against loopback Vault and Ory', () => {
     expect(Object.keys(ready.body.error)).toEqual(['kafka']);
   });
 
-  it.each([
-    [472, 'disaster-recovery secondary (472)'],
-    [474, 'standby cannot reach the active node (474)'],
-    [501, 'not initialised (501)'],
-    [503, 'sealed (503)'],
-    [530, 'removed from the cluster (530)'],
-    [500, 'unexpected health status 500'],
-  ])('reports Vault sys/health %i as down: %s', async (code, reason) => {
+  it.each(VAULT_DOWN_CODES)('reports Vault sys/health %i as down: %s', async (code, reason) => {
     vault.healthStatus = code;
     const { url } = await start();
     const ready = await get(`${url}/health/ready`);
