@@ -64,7 +64,8 @@ export class RunEventPipeline {
     const where = { topic, partition, offset: Number(message.offset) };
     const decoded = decodeRunEvent(message.value, this.config.maxEventBytes);
     if (!decoded.ok) {
-      await this.deadLetter(where, message, decoded.failure.kind, decoded.failure.message, 1);
+      const { kind, message: reason, eventId } = decoded.failure;
+      await this.deadLetter(where, message, kind, reason, 1, eventId);
       return true;
     }
     const event = decoded.event;

@@ -44,7 +44,12 @@ export const runEventSchema = z.discriminatedUnion('type', variants);
 export type RunEventOf<T extends RunEventType> = z.output<RunEventVariant<T>>;
 export type RunEvent = { [T in RunEventType]: RunEventOf<T> }[RunEventType];
 
-export type DecodeFailure = { kind: 'empty_value' | 'too_large' | 'invalid_json' | 'schema_invalid'; message: string };
+export type DecodeFailure = {
+  kind: 'empty_value' | 'too_large' | 'invalid_json' | 'schema_invalid';
+  message: string;
+  /** The envelope's id when the value had one, for the dead-letter log line. */
+  eventId?: string;
+};
 export type DecodeResult = { ok: true; event: RunEvent } | { ok: false; failure: DecodeFailure };
 
 /** Turns a raw Kafka value into a run event, or says exactly why it cannot. */
@@ -58,7 +63,10 @@ export function decodeRunEvent(value: Buffer | null, maxBytes: number): DecodeRe
     return fail('invalid_json', `value is not JSON: ${(error as Error).message}`);
   }
   const parsed = runEventSchema.safeParse(json);
-  if (!parsed.success) return fail('schema_invalid', describeIssues(parsed.error));
+  if (!parsed.success) {
+    const id = (json as { id?: unknown } | null)?.id;
+    return fail('schema_invalid', describeIssues(parsed.error), typeof id === 'string' ? id : undefined);
+  }
   return { ok: true, event: parsed.data as RunEvent };
 }
 
@@ -80,6 +88,6 @@ function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-function fail(kind: DecodeFailure['kind'], message: string): DecodeResult {
-  return { ok: false, failure: { kind, message } };
+function fail(kind: DecodeFailure['kind'], message: string, eventId?: string): DecodeResult {
+  return { ok: false, failure: { kind, message, eventId } };
 }

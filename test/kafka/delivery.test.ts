@@ -69,7 +69,8 @@ describe('poison messages', () => {
 
       const lines = service.logs.withMessage('run event dead-lettered');
       expect(lines.map((line) => line.reason)).toEqual(bad.map((poison) => poison.kind));
-      expect(lines[1]).toMatchObject({ topic, partition: expect.any(Number), offset: expect.any(Number) });
+      expect(lines[1]).toMatchObject({ eventId: invalid.id, topic, partition: expect.any(Number), offset: expect.any(Number) });
+      expect(lines[0].eventId).toBeUndefined();
       expect(await metric(service, `coffeebuddy_kafka_messages_consumed_total{topic="${topic}",outcome="dead_lettered"}`)).toBe(4);
       expect(await metric(service, `coffeebuddy_kafka_dead_letters_total{topic="${topic}",reason="invalid_json"}`)).toBe(1);
     } finally {
