@@ -19,16 +19,23 @@ const EVENTS = { GROUP_JOIN: 'group_join', REBALANCING: 'rebalancing', STOP: 'st
 /** A kafkajs client stand-in whose consumer emits the instrumentation events a test chooses. */
 function fakeKafka() {
   const emitter = new EventEmitter();
+  const state = { running: false };
   const consumer = {
     events: EVENTS,
     on: (event: string, listener: (e: unknown) => void) => emitter.on(event, listener),
     connect: async () => undefined,
     subscribe: async () => undefined,
-    run: async () => undefined,
+    run: async () => {
+      state.running = true;
+    },
     disconnect: async () => undefined,
   };
   const producer = { events: { CONNECT: 'p.connect', DISCONNECT: 'p.disconnect' }, on: () => undefined, connect: async () => undefined, disconnect: async () => undefined };
-  return { client: { consumer: () => consumer, producer: () => producer }, emit: (event: string, payload: object) => emitter.emit(event, { payload }) };
+  return {
+    state,
+    client: { consumer: () => consumer, producer: () => producer },
+    emit: (event: string, payload: object) => emitter.emit(event, { payload }),
+  };
 }
 
 describe('RunEventsServer instrumentation', () => {
@@ -45,13 +52,13 @@ describe('RunEventsServer instrumentation', () => {
     const kafka = fakeKafka();
     jest.spyOn(server, 'createClient').mockResolvedValue(kafka.client as never);
     await server.listen(() => undefined);
+    await waitFor(() => kafka.state.running, 'the consumer to run');
     const status = module.get(KafkaStatus, { strict: false });
     return { module, server, kafka, status, logs, lifecycle: module.get(Lifecycle) };
   }
 
   it('tracks group membership and rebalances', async () => {
-    const { kafka, status, module, logs } = await compile();
-    await waitFor(() => logs.text().length >= 0 && kafka, 'the server to start');
+    const { kafka, status, module } = await compile();
     kafka.emit(EVENTS.GROUP_JOIN, { memberId: 'm-1', memberAssignment: { 'coffeebuddy.run.events': [0, 1] } });
     expect(status.consumerInGroup).toBe(true);
     kafka.emit(EVENTS.REBALANCING, {});
