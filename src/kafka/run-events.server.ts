@@ -108,6 +108,8 @@ export class RunEventsServer extends ServerKafka {
     const { GROUP_JOIN, REBALANCING, STOP, DISCONNECT, CRASH } = consumer.events;
     consumer.on(GROUP_JOIN, ({ payload }) => {
       this.kafkaStatus.setConsumerInGroup(true);
+      // Partitions may have moved: drop the lag of partitions this member no longer owns.
+      this.metrics.consumerLag.reset();
       this.log.info({ memberId: payload.memberId, assignment: payload.memberAssignment }, 'consumer joined its group');
     });
     consumer.on(REBALANCING, () => {

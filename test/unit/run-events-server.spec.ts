@@ -3,6 +3,7 @@ import { Test } from '@nestjs/testing';
 import { Registry } from 'prom-client';
 import { KafkaAdmin } from '../../src/kafka/kafka-admin';
 import { KafkaModule } from '../../src/kafka/kafka.module';
+import { KafkaMetrics } from '../../src/kafka/kafka-metrics';
 import { KafkaStatus } from '../../src/kafka/kafka-status';
 import { RunEventsServer } from '../../src/kafka/run-events.server';
 import { MetricsModule } from '../../src/metrics/metrics.module';
@@ -57,8 +58,9 @@ describe('RunEventsServer instrumentation', () => {
     return { module, server, kafka, status, logs, lifecycle: module.get(Lifecycle) };
   }
 
-  it('tracks group membership and rebalances', async () => {
+  it('tracks group membership and rebalances, and forgets the lag of partitions it may no longer own', async () => {
     const { kafka, status, module } = await compile();
+    module.get(KafkaMetrics, { strict: false }).consumerLag.set({ topic: 'coffeebuddy.run.events', partition: '5' }, 42);
     kafka.emit(EVENTS.GROUP_JOIN, { memberId: 'm-1', memberAssignment: { 'coffeebuddy.run.events': [0, 1] } });
     expect(status.consumerInGroup).toBe(true);
     kafka.emit(EVENTS.REBALANCING, {});
@@ -67,6 +69,7 @@ describe('RunEventsServer instrumentation', () => {
     const metrics = await module.get(Registry).metrics();
     expect(metrics).toContain('coffeebuddy_kafka_consumer_rebalances_total 1');
     expect(metrics).toContain('coffeebuddy_kafka_consumer_in_group 0');
+    expect(metrics).not.toContain('partition="5"');
   });
 
   it('leaves liveness alone after a crash kafkajs restarts', async () => {
