@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { Logger } from 'pino';
-import { decodeRunEvent, RunEvent } from '../run-events/run-event.schema';
+import { decodeRunEvent, RunEvent, RunEventType } from '../run-events/run-event.schema';
 import { AppLogger } from '../runtime/logger';
 import { DeadLetterKind, DeadLetterWriter } from './dead-letter-writer';
 import { DedupeWindow } from './dedupe-window';
@@ -40,39 +40,61 @@ export class RunEventPipeline {
 
   async processBatch(payload: EachBatchPayload, dispatch: EventDispatch): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const { topic, partition } = batch;
+    // Per-batch work where it can be: one child logger, counters added once.
+    const log = this.log.child({ topic, partition });
+    const tally = { handled: 0, duplicate: 0, byType: new Map<RunEventType, number>() };
     let lastResolved = Number(batch.firstOffset() ?? 0) - 1;
-    for (const message of batch.messages) {
-      if (!isRunning() || isStale()) break;
-      const settled = await this.processMessage(batch.topic, batch.partition, message, payload, dispatch);
-      if (!settled) break;
-      resolveOffset(message.offset);
-      lastResolved = Number(message.offset);
-      await heartbeat();
+    let lastHeartbeat = Date.now();
+    try {
+      for (const message of batch.messages) {
+        if (!isRunning() || isStale()) break;
+        const outcome = await this.processMessage(topic, partition, message, payload, dispatch, log);
+        if (outcome === 'unsettled') break;
+        resolveOffset(message.offset);
+        lastResolved = Number(message.offset);
+        if (outcome === 'duplicate') tally.duplicate += 1;
+        else if (outcome !== 'dead_lettered') {
+          tally.handled += 1;
+          tally.byType.set(outcome, (tally.byType.get(outcome) ?? 0) + 1);
+        }
+        if (Date.now() - lastHeartbeat >= HEARTBEAT_STEP_MS) {
+          await heartbeat();
+          lastHeartbeat = Date.now();
+        }
+      }
+    } finally {
+      if (tally.handled > 0) this.metrics.consumed.inc({ topic, outcome: 'handled' }, tally.handled);
+      if (tally.duplicate > 0) this.metrics.consumed.inc({ topic, outcome: 'duplicate' }, tally.duplicate);
+      for (const [type, count] of tally.byType) this.metrics.runEventsHandled.inc({ type }, count);
+      const lag = Math.max(0, Number(batch.highWatermark) - lastResolved - 1);
+      this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag);
     }
-    const lag = Math.max(0, Number(batch.highWatermark) - lastResolved - 1);
-    this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, lag);
   }
 
-  /** Resolves true once the message was handled, skipped as a duplicate or dead-lettered. */
+  /**
+   * Settles one message: handled (its event type is returned), skipped as a
+   * duplicate, or dead-lettered; 'unsettled' when the consumer stops during a retry.
+   */
   private async processMessage(
     topic: string,
     partition: number,
     message: KafkaMessage,
     payload: EachBatchPayload,
     dispatch: EventDispatch,
-  ): Promise<boolean> {
-    const where = { topic, partition, offset: Number(message.offset) };
+    log: Logger,
+  ): Promise<RunEventType | 'duplicate' | 'dead_lettered' | 'unsettled'> {
+    const offset = Number(message.offset);
     const decoded = decodeRunEvent(message.value, this.config.maxEventBytes);
     if (!decoded.ok) {
       const { kind, message: reason, eventId } = decoded.failure;
-      await this.deadLetter(where, message, kind, reason, 1, eventId);
-      return true;
+      await this.deadLetter(log, topic, partition, message, kind, reason, 1, eventId);
+      return 'dead_lettered';
     }
     const event = decoded.event;
     if (this.seen.has(event.id)) {
-      this.metrics.consumed.inc({ topic, outcome: 'duplicate' });
-      this.log.info({ eventId: event.id, type: event.type, runId: event.runId, ...where }, 'duplicate run event skipped');
-      return true;
+      log.info({ eventId: event.id, type: event.type, runId: event.runId, offset }, 'duplicate run event skipped');
+      return 'duplicate';
     }
 
     const started = performance.now();
@@ -85,22 +107,20 @@ export class RunEventPipeline {
         const permanent = error instanceof PermanentEventError;
         if (permanent || attempt >= this.config.handlerMaxAttempts) {
           const kind = permanent ? 'handler_permanent_failure' : 'handler_failed';
-          await this.deadLetter(where, message, kind, reason, attempt, event.id);
+          await this.deadLetter(log, topic, partition, message, kind, reason, attempt, event.id);
           this.seen.add(event.id);
-          return true;
+          return 'dead_lettered';
         }
         const retryInMs = backoffMs(attempt, this.config.retryInitialBackoffMs, this.config.retryMaxBackoffMs);
         this.metrics.consumed.inc({ topic, outcome: 'retried' });
-        this.log.warn({ eventId: event.id, type: event.type, reason, attempt, retryInMs, ...where }, 'run event retried');
-        if (!(await this.waitWithHeartbeats(retryInMs, payload))) return false;
+        log.warn({ eventId: event.id, type: event.type, reason, attempt, retryInMs, offset }, 'run event retried');
+        if (!(await this.waitWithHeartbeats(retryInMs, payload))) return 'unsettled';
       }
     }
     this.metrics.handlingDuration.observe({ topic }, (performance.now() - started) / 1000);
     this.seen.add(event.id);
-    this.metrics.consumed.inc({ topic, outcome: 'handled' });
-    this.metrics.runEventsHandled.inc({ type: event.type });
-    this.log.info({ eventId: event.id, type: event.type, runId: event.runId, ...where }, 'run event handled');
-    return true;
+    log.info({ eventId: event.id, type: event.type, runId: event.runId, offset }, 'run event handled');
+    return event.type;
   }
 
   /** Backs off while heartbeating, so a slow retry keeps the group membership. False when the consumer stops. */
@@ -115,16 +135,18 @@ export class RunEventPipeline {
   }
 
   private async deadLetter(
-    where: { topic: string; partition: number; offset: number },
+    log: Logger,
+    topic: string,
+    partition: number,
     message: KafkaMessage,
     kind: DeadLetterKind,
     error: string,
     attempts: number,
     eventId?: string,
   ): Promise<void> {
-    await this.deadLetters.write({ topic: where.topic, partition: where.partition, message, kind, error, attempts });
-    this.metrics.consumed.inc({ topic: where.topic, outcome: 'dead_lettered' });
-    this.metrics.deadLetters.inc({ topic: where.topic, reason: kind });
-    this.log.warn({ eventId, reason: kind, error, attempts, ...where }, 'run event dead-lettered');
+    await this.deadLetters.write({ topic, partition, message, kind, error, attempts });
+    this.metrics.consumed.inc({ topic, outcome: 'dead_lettered' });
+    this.metrics.deadLetters.inc({ topic, reason: kind });
+    log.warn({ eventId, reason: kind, error, attempts, offset: Number(message.offset) }, 'run event dead-lettered');
   }
 }

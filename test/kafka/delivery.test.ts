@@ -6,17 +6,14 @@ import { PermanentEventError } from '../../src/kafka/retry-policy';
 import { deadLetterTopic, RUN_EVENTS_TOPIC, TopicRegistry } from '../../src/kafka/topics';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import { isolatedKafkaEnv, orderPlaced, produceRaw, readTopic } from '../support/kafka';
+import { metricValue } from '../support/metrics';
 import { RecordingHandlers } from '../support/recording-handlers';
 import { startTestApp, TestApp, TestAppOptions } from '../support/test-app';
 import { waitFor } from '../support/wait';
 
 const header = (message: KafkaMessage, name: string) => message.headers?.[name]?.toString();
 
-async function metric(service: TestApp, series: string): Promise<number> {
-  const text = await (await fetch(`${service.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line ? Number(line.split(' ')[1]) : 0;
-}
+const metric = (service: TestApp, series: string) => metricValue(service.url, series);
 
 async function startWithRecorder(env: Record<string, string> = {}, override?: TestAppOptions['override']) {
   const handlers = new RecordingHandlers();
@@ -150,7 +147,11 @@ describe('duplicates', () => {
       await produceRaw(topic, [event, event, next].map((e) => ({ key: e.runId, value: JSON.stringify(e) })));
       await waitFor(() => handlers.handledIds().includes(next.id), 'the event after the duplicate');
       expect(handlers.handledIds()).toEqual([event.id, next.id]);
-      expect(await metric(service, `coffeebuddy_kafka_messages_consumed_total{topic="${topic}",outcome="duplicate"}`)).toBe(1);
+      // Counted when the batch ends.
+      await waitFor(
+        async () => (await metric(service, `coffeebuddy_kafka_messages_consumed_total{topic="${topic}",outcome="duplicate"}`)) === 1,
+        'one duplicate counted',
+      );
       expect(service.logs.withMessage('duplicate run event skipped')).toEqual([expect.objectContaining({ eventId: event.id })]);
     } finally {
       await service.close();

@@ -6,6 +6,7 @@ import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import { FakeOry } from '../support/fake-ory';
 import { FakeVault, VAULT_TOKEN } from '../support/fake-vault';
 import { isolatedKafkaEnv, kafkaClient, orderPlaced } from '../support/kafka';
+import { metricValue } from '../support/metrics';
 import { RecordingHandlers } from '../support/recording-handlers';
 import { startTestApp, TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait';
@@ -56,7 +57,11 @@ describe('run events through a real broker', () => {
     await publisher.publishBatch(events.slice(0, 200).map((value) => ({ topic, value })));
     for (const value of events.slice(200)) await publisher.publish({ topic, value });
 
-    await waitFor(() => handlers.handled.length >= events.length, `${events.length} handled events`);
+    // Handled-event counters are added when a batch ends: wait for them, not only for the handler.
+    await waitFor(
+      async () => (await metricValue(service.url, `coffeebuddy_run_events_handled_total{type="run.order_placed"}`)) >= events.length,
+      `${events.length} handled events`,
+    );
     expect(handlers.handledIds().sort()).toEqual(events.map((event) => event.id).sort());
     for (const run of runs) {
       const published = events.filter((event) => event.runId === run).map((event) => event.id);
