@@ -1,0 +1,173 @@
+import type { ConsumeSection } from '../suites/consume';
+import type { LatencySection } from '../suites/latency';
+import type { ProbesSection } from '../suites/probes';
+import type { PublishSection } from '../suites/publish';
+import type { StartupSection } from '../suites/startup';
+import type { ProfileSummary } from './profile';
+import type { Summary } from './stats';
+
+export interface Sections {
+  consume?: ConsumeSection;
+  publish?: PublishSection;
+  latency?: LatencySection;
+  probes?: ProbesSection;
+  startup?: StartupSection;
+}
+
+export interface Target {
+  figure: string;
+  ratio: number;
+  /** The ratio must be at least `min` or at most `max`. */
+  min?: number;
+  max?: number;
+  met: boolean;
+}
+
+/** The issue's targets, as ratios against the baselines. */
+export function targets(s: Sections): Target[] {
+  const list: Target[] = [];
+  const atLeast = (figure: string, ratio: number, min: number) => list.push({ figure, ratio, min, met: ratio >= min });
+  const atMost = (figure: string, ratio: number, max: number) => list.push({ figure, ratio, max, met: ratio <= max });
+  if (s.consume) {
+    atLeast('consume: pipeline / stock Nest ServerKafka', s.consume.ratios.pipelineVsNestStock, 1.2);
+    atLeast('consume: pipeline / kafkajs eachMessage', s.consume.ratios.pipelineVsEachMessage, 0.6);
+  }
+  if (s.publish) atLeast('publish: publishBatch / kafkajs sendBatch', s.publish.ratios.publisherVsSendBatch, 0.9);
+  if (s.probes) atLeast('/health/live: service / bare node:http (req/s)', s.probes.ratios.liveVsBare, 0.8);
+  if (s.startup) {
+    atMost('start-up: service / minimal Nest app', s.startup.ratios.startup, 1.5);
+    atMost('idle RSS: service / minimal Nest app', s.startup.ratios.idleRss, 1.3);
+  }
+  return list;
+}
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const fixed = (digits: number) => (n: number) => n.toFixed(digits);
+
+/** "median (min–max)" of repeated runs. */
+function cell(summary: Summary, format: (n: number) => string, unit: string): string {
+  const range = summary.runs.length > 1 ? ` (${format(summary.min)}–${format(summary.max)})` : '';
+  return `${format(summary.median)}${unit ? ` ${unit}` : ''}${range}`;
+}
+
+function targetCell(all: Target[], figure: string): string {
+  const target = all.find((t) => t.figure === figure);
+  if (!target) return '';
+  const bound = target.min !== undefined ? `≥ ${target.min}x` : `≤ ${target.max}x`;
+  return `${bound} ${target.met ? 'met' : '**missed**'}`;
+}
+
+/** The results table, in Markdown (printed as is and pasted into docs/benchmarks.md). */
+export function resultsTable(s: Sections): string {
+  const all = targets(s);
+  const rows: string[][] = [];
+  const row = (figure: string, service: string, baseline: string, ratio: number | string, target = '') =>
+    rows.push([figure, service, baseline, typeof ratio === 'number' ? `${ratio.toFixed(2)}x` : ratio, target]);
+
+  if (s.consume) {
+    const m = s.consume.modes;
+    const rate = (mode: keyof typeof m) => cell(m[mode].messagesPerSecond, int, 'msg/s');
+    row('Consume 100k: pipeline vs stock Nest ServerKafka', rate('pipeline'), rate('nest-stock'), s.consume.ratios.pipelineVsNestStock,
+      targetCell(all, 'consume: pipeline / stock Nest ServerKafka'));
+    row('Consume 100k: pipeline vs kafkajs eachMessage + JSON.parse', rate('pipeline'), rate('kafkajs-each-message'),
+      s.consume.ratios.pipelineVsEachMessage, targetCell(all, 'consume: pipeline / kafkajs eachMessage'));
+    row('Consume 100k: pipeline vs kafkajs eachBatch + JSON.parse', rate('pipeline'), rate('kafkajs-each-batch'), s.consume.ratios.pipelineVsEachBatch);
+    const cpu = (mode: keyof typeof m) => cell(m[mode].cpuUsPerMessage, fixed(1), 'µs');
+    row('  consumer CPU per message: pipeline vs stock Nest', cpu('pipeline'), cpu('nest-stock'), m.pipeline.cpuUsPerMessage.median / m['nest-stock'].cpuUsPerMessage.median);
+    row('  consumer CPU per message: pipeline vs kafkajs eachMessage', cpu('pipeline'), cpu('kafkajs-each-message'),
+      m.pipeline.cpuUsPerMessage.median / m['kafkajs-each-message'].cpuUsPerMessage.median);
+    row('RSS after consume: pipeline vs stock Nest', cell(m.pipeline.rssAfterMb, fixed(0), 'MiB'), cell(m['nest-stock'].rssAfterMb, fixed(0), 'MiB'),
+      m.pipeline.rssAfterMb.median / m['nest-stock'].rssAfterMb.median);
+  }
+  if (s.publish) {
+    const p = s.publish;
+    const rate = (rows: typeof p.sequential, mode: keyof typeof p.sequential) => cell(rows[mode].messagesPerSecond, int, 'msg/s');
+    row(`Publish 100k, ${p.batchSize}/batch, acks -1, 1 in flight: publishBatch vs sendBatch`, rate(p.sequential, 'publisher'),
+      rate(p.sequential, 'kafkajs'), p.ratios.publisherVsSendBatch, targetCell(all, 'publish: publishBatch / kafkajs sendBatch'));
+    row('  (extra) idempotent sendBatch vs sendBatch, 1 in flight', rate(p.sequential, 'kafkajs-idempotent'), rate(p.sequential, 'kafkajs'),
+      p.ratios.idempotentVsSendBatch);
+    row('  (extra) publishBatch vs sendBatch, 4 in flight', rate(p.concurrent4, 'publisher'), rate(p.concurrent4, 'kafkajs'),
+      p.ratios.publisherVsSendBatchConcurrent4);
+    row('  (extra) idempotent sendBatch vs sendBatch, 4 in flight', rate(p.concurrent4, 'kafkajs-idempotent'), rate(p.concurrent4, 'kafkajs'),
+      p.ratios.idempotentVsSendBatchConcurrent4);
+  }
+  if (s.latency) {
+    const l = s.latency;
+    const ms = (mode: keyof typeof l.modes, key: 'p50Ms' | 'p99Ms' | 'p999Ms' | 'ackP99Ms') => cell(l.modes[mode][key], fixed(2), 'ms');
+    const at = `${l.ratePerSecond}/s`;
+    row(`Latency publish→handler p50 at ${at}: service vs kafkajs`, ms('pipeline', 'p50Ms'), ms('kafkajs', 'p50Ms'), l.ratios.p50);
+    row(`Latency p99 at ${at}`, ms('pipeline', 'p99Ms'), ms('kafkajs', 'p99Ms'), l.ratios.p99);
+    row(`Latency p99.9 at ${at}`, ms('pipeline', 'p999Ms'), ms('kafkajs', 'p999Ms'), l.ratios.p999);
+    row('  publish→ack p99 (the producer alone)', ms('pipeline', 'ackP99Ms'), ms('kafkajs', 'ackP99Ms'),
+      l.modes.pipeline.ackP99Ms.median / l.modes.kafkajs.ackP99Ms.median);
+    row('  most sends waiting for their ack at once', cell(l.modes.pipeline.maxOutstanding, int, ''), cell(l.modes.kafkajs.maxOutstanding, int, ''), '');
+    row('  (extra) kafkajs with an idempotent producer: p99 / ack p99', `${ms('kafkajs-idempotent', 'p99Ms')} / ${ms('kafkajs-idempotent', 'ackP99Ms')}`,
+      `${ms('kafkajs', 'p99Ms')} / ${ms('kafkajs', 'ackP99Ms')}`, l.modes['kafkajs-idempotent'].p99Ms.median / l.modes.kafkajs.p99Ms.median);
+  }
+  if (s.probes) {
+    const t = s.probes.targets;
+    const rate = (target: keyof typeof t) => cell(t[target].requestsPerSecond, int, 'req/s');
+    const p99 = (target: keyof typeof t) => cell(t[target].p99Ms, fixed(0), 'ms');
+    const cpu = (target: keyof typeof t) => cell(t[target].serverCpuUsPerRequest, fixed(0), 'µs');
+    row(`/health/live req/s (${s.probes.connections} connections): service vs bare node:http`, rate('service /health/live'), rate('bare /health/live'),
+      s.probes.ratios.liveVsBare, targetCell(all, '/health/live: service / bare node:http (req/s)'));
+    row('  /health/live req/s: service vs minimal Nest app (same Nest + Fastify)', rate('service /health/live'), rate('minimal Nest /health/live'),
+      s.probes.ratios.liveVsMinimalNest);
+    row('  /health/live req/s: minimal Nest app vs bare node:http', rate('minimal Nest /health/live'), rate('bare /health/live'), s.probes.ratios.minimalNestVsBare);
+    row('  /health/live server CPU per request: service vs bare', cpu('service /health/live'), cpu('bare /health/live'),
+      t['service /health/live'].serverCpuUsPerRequest.median / t['bare /health/live'].serverCpuUsPerRequest.median);
+    row('/health/live p99', p99('service /health/live'), p99('bare /health/live'), '');
+    row(`/health/ready req/s (fakes up, cached ${s.probes.cacheTtlMs} ms): service vs bare`, rate('service /health/ready'), rate('bare /health/ready'),
+      s.probes.ratios.readyVsBare);
+    row('/health/ready p99', p99('service /health/ready'), p99('bare /health/ready'), '');
+    row(`Calls reaching fake Vault / Ory during ${int(s.probes.readyRequests)} readiness probes`, `${s.probes.vaultCalls} / ${s.probes.oryCalls}`, '', '');
+  }
+  if (s.startup) {
+    const a = s.startup.apps;
+    row('Start-up to /health/live: node dist/main.js vs minimal Nest app', cell(a.service.startupMs, int, 'ms'), cell(a['minimal-nest'].startupMs, int, 'ms'),
+      s.startup.ratios.startup, targetCell(all, 'start-up: service / minimal Nest app'));
+    row('Idle RSS', cell(a.service.idleRssMb, fixed(1), 'MiB'), cell(a['minimal-nest'].idleRssMb, fixed(1), 'MiB'), s.startup.ratios.idleRss,
+      targetCell(all, 'idle RSS: service / minimal Nest app'));
+  }
+  return markdown(['Figure', 'Service', 'Baseline', 'Ratio', 'Target'], rows);
+}
+
+/**
+ * CPU time by owner of the code, per profiled consumer, in microseconds per
+ * message: `self` counts Node built-ins as "node core"; `byCaller` charges
+ * them to the library that called them.
+ */
+export function profileTable(
+  profiles: Partial<Record<string, ProfileSummary & { messagesPerSecond: number }>>,
+  view: 'byOwner' | 'byCaller' = 'byCaller',
+  unit: 'message' | 'request' = 'message',
+): string {
+  const modes = Object.keys(profiles);
+  if (modes.length === 0) return '';
+  const owners = [...new Set(modes.flatMap((mode) => profiles[mode]![view].map((o) => o.owner)))];
+  const perMessage = (mode: string, owner: string) => {
+    const entry = profiles[mode]![view].find((o) => o.owner === owner);
+    return entry ? `${entry.usPerMessage.toFixed(2)} (${Math.round(entry.share * 100)}%)` : '';
+  };
+  const rows = owners.map((owner) => [owner, ...modes.map((mode) => perMessage(mode, owner))]);
+  rows.push(['busy total', ...modes.map((mode) => `${profiles[mode]!.busyUsPerMessage.toFixed(2)}`)]);
+  rows.push([`${unit === 'message' ? 'msg' : 'req'}/s under the profiler`, ...modes.map((mode) => int(profiles[mode]!.messagesPerSecond))]);
+  const title = view === 'byCaller' ? `CPU µs per ${unit} (built-ins charged to their caller)` : `CPU self time, µs per ${unit}`;
+  return markdown([title, ...modes], rows);
+}
+
+export function topFunctionsTable(profile: ProfileSummary, count = 20): string {
+  return markdown(
+    ['Function', 'Owner', 'Where', 'Self ms', 'Share'],
+    profile.topFunctions.slice(0, count).map((f) => [f.function, f.owner, f.location, f.selfMs.toFixed(1), `${(f.share * 100).toFixed(1)}%`]),
+  );
+}
+
+function markdown(header: string[], rows: string[][]): string {
+  const escape = (text: string) => text.replace(/\|/g, '\\|');
+  return [
+    `| ${header.map(escape).join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map(escape).join(' | ')} |`),
+  ].join('\n');
+}

@@ -1,0 +1,170 @@
+import 'reflect-metadata';
+import { Controller, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { EventPattern, MicroserviceOptions, Payload, Transport } from '@nestjs/microservices';
+import { logLevel } from 'kafkajs';
+import { kafkaClient } from '../support/kafka';
+import { startService, stopService } from '../support/service';
+import { profileClockUs, runAsWorker } from '../support/worker';
+
+/**
+ * One consumer reads `expected` pre-produced events from the start of a
+ * topic, with a consumer group of its own, and reports how long it took
+ * from the first handled message to the last. The only work added by the
+ * benchmark is one counter increment per message, the same in every mode.
+ */
+export type ConsumeMode = 'pipeline' | 'kafkajs-each-message' | 'kafkajs-each-batch' | 'nest-stock';
+
+export interface ConsumeConfig {
+  mode: ConsumeMode;
+  bootstrap: string;
+  /** Topic prefix of the run: the pipeline consumes `{prefix}.run.events`. */
+  prefix: string;
+  topic: string;
+  groupId: string;
+  partitions: number;
+  expected: number;
+}
+
+export interface ConsumeResult {
+  mode: ConsumeMode;
+  messages: number;
+  /** From the first handled message to the last. */
+  handlingMs: number;
+  messagesPerSecond: number;
+  /** From the start of the consumer (connect) to the last handled message, group join included. */
+  totalMs: number;
+  /** CPU time of the whole process (all threads) from the first handled message to the last, per message. */
+  cpuUsPerMessage: number;
+  rssAfterMb: number;
+  heapUsedAfterMb: number;
+  /** The measured window on the CPU profile's clock (microseconds). */
+  windowUs: [number, number];
+}
+
+/** Counts handled messages and notes when the first and the last arrived. */
+class Counter {
+  count = 0;
+  firstAt = 0;
+  firstUs = 0;
+  lastAt = 0;
+  lastUs = 0;
+  firstCpu?: NodeJS.CpuUsage;
+  cpu?: NodeJS.CpuUsage;
+  readonly done: Promise<void>;
+  private finish!: () => void;
+
+  constructor(private readonly expected: number) {
+    this.done = new Promise((resolve) => (this.finish = resolve));
+  }
+
+  add(n = 1): void {
+    if (this.count === 0) {
+      this.firstAt = performance.now();
+      this.firstUs = profileClockUs();
+      this.firstCpu = process.cpuUsage();
+    }
+    this.count += n;
+    if (this.count >= this.expected) {
+      this.lastAt = performance.now();
+      this.lastUs = profileClockUs();
+      this.cpu = process.cpuUsage(this.firstCpu);
+      this.finish();
+    }
+  }
+}
+
+/** Consumer settings every mode shares with the service's defaults (session timeout, one fetch slot per partition). */
+const SESSION_TIMEOUT_MS = 30_000;
+const HEARTBEAT_MS = 3_000;
+
+async function consume(config: ConsumeConfig): Promise<ConsumeResult> {
+  const counter = new Counter(config.expected);
+  const started = performance.now();
+  let stop: () => Promise<void>;
+
+  if (config.mode === 'pipeline') {
+    const app = await startService({
+      env: {
+        KAFKA_BOOTSTRAP_SERVERS: config.bootstrap,
+        KAFKA_TOPIC_PREFIX: config.prefix,
+        KAFKA_CONSUMER_GROUP: config.groupId,
+        KAFKA_TOPIC_PARTITIONS: String(config.partitions),
+        KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
+      },
+      handlers: {
+        handle: async () => {
+          counter.add();
+        },
+      },
+    });
+    stop = () => stopService(app);
+  } else if (config.mode === 'nest-stock') {
+    @Controller()
+    class CountingController {
+      @EventPattern(config.topic)
+      handle(@Payload() _event: unknown): void {
+        counter.add();
+      }
+    }
+    @Module({ controllers: [CountingController] })
+    class StockModule {}
+    const app = await NestFactory.createMicroservice<MicroserviceOptions>(StockModule, {
+      transport: Transport.KAFKA,
+      options: {
+        client: { brokers: config.bootstrap.split(','), clientId: 'bench-nest', logLevel: logLevel.WARN },
+        // Stock ServerKafka appends "-server" to this group id.
+        consumer: { groupId: config.groupId, sessionTimeout: SESSION_TIMEOUT_MS, heartbeatInterval: HEARTBEAT_MS },
+        subscribe: { fromBeginning: true },
+        run: { partitionsConsumedConcurrently: config.partitions },
+      },
+      logger: ['error', 'warn'],
+    });
+    await app.listen();
+    stop = () => app.close();
+  } else {
+    const consumer = kafkaClient(config.bootstrap, 'bench-kafkajs').consumer({
+      groupId: config.groupId,
+      sessionTimeout: SESSION_TIMEOUT_MS,
+      heartbeatInterval: HEARTBEAT_MS,
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [config.topic], fromBeginning: true });
+    if (config.mode === 'kafkajs-each-message') {
+      await consumer.run({
+        partitionsConsumedConcurrently: config.partitions,
+        eachMessage: async ({ message }) => {
+          JSON.parse(message.value!.toString());
+          counter.add();
+        },
+      });
+    } else {
+      await consumer.run({
+        partitionsConsumedConcurrently: config.partitions,
+        eachBatch: async ({ batch }) => {
+          for (const message of batch.messages) JSON.parse(message.value!.toString());
+          counter.add(batch.messages.length);
+        },
+      });
+    }
+    stop = () => consumer.disconnect();
+  }
+
+  await counter.done;
+  const memory = process.memoryUsage();
+  await stop();
+  const handlingMs = counter.lastAt - counter.firstAt;
+  return {
+    mode: config.mode,
+    messages: counter.count,
+    handlingMs,
+    messagesPerSecond: (counter.count / handlingMs) * 1000,
+    totalMs: counter.lastAt - started,
+    cpuUsPerMessage: (counter.cpu!.user + counter.cpu!.system) / counter.count,
+    rssAfterMb: memory.rss / 2 ** 20,
+    heapUsedAfterMb: memory.heapUsed / 2 ** 20,
+    windowUs: [counter.firstUs, counter.lastUs],
+  };
+}
+
+runAsWorker(consume);
