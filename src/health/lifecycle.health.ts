@@ -10,6 +10,11 @@ export class LifecycleHealthIndicator {
     private readonly lifecycle: Lifecycle,
   ) {}
 
+  /** True while no component is broken beyond recovery. */
+  get healthy(): boolean {
+    return this.lifecycle.brokenComponents().size === 0;
+  }
+
   alive() {
     const session = this.indicators.check('process');
     const broken = [...this.lifecycle.brokenComponents()].map(([component, reason]) => `${component}: ${reason}`);

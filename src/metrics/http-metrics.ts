@@ -24,13 +24,15 @@ export class HttpMetrics {
 
   /** Must run before the routes are registered (before app.init()). */
   install(fastify: FastifyInstance): void {
-    fastify.addHook('onResponse', async (request, reply) => {
+    // Callback style: an async hook costs a promise per request.
+    fastify.addHook('onResponse', (request, reply, done) => {
       // The route template, never the raw URL, keeps the label set small.
       const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
       this.duration.observe(
         { method: request.method, route, status_code: String(reply.statusCode) },
         reply.elapsedTime / 1000,
       );
+      done();
     });
   }
 }

@@ -177,7 +177,9 @@ describe('/health/live', () => {
   it('turns 503 with the reason once a component is broken beyond recovery', async () => {
     const service = await startTestApp();
     try {
-      expect((await get(`${service.url}/health/live`)).status).toBe(200);
+      const healthy = await get(`${service.url}/health/live`);
+      expect(healthy.status).toBe(200);
+      expect(healthy.body).toEqual({ status: 'ok', info: { process: { status: 'up' } }, error: {}, details: { process: { status: 'up' } } });
       service.app.get(Lifecycle).markBroken('kafka-consumer', 'crashed and will not restart: boom');
       const live = await get(`${service.url}/health/live`);
       expect(live.status).toBe(503);
