@@ -20,7 +20,8 @@ export interface HandlerStandIn {
 }
 
 export interface ServiceOptions {
-  env: Record<string, string>;
+  kafka: { bootstrap: string; prefix: string; groupId: string; partitions?: number };
+  env?: Record<string, string>;
   handlers: HandlerStandIn;
 }
 
@@ -32,7 +33,16 @@ export interface ServiceOptions {
  * not listen on HTTP.
  */
 export async function startService(options: ServiceOptions): Promise<NestFastifyApplication> {
-  const settings = dist.settings.parseSettings({ COFFEEBUDDY_ENVIRONMENT: 'prod', COFFEEBUDDY_LOG_FORMAT: 'json', ...options.env });
+  const { bootstrap, prefix, groupId, partitions } = options.kafka;
+  const settings = dist.settings.parseSettings({
+    COFFEEBUDDY_ENVIRONMENT: 'prod',
+    COFFEEBUDDY_LOG_FORMAT: 'json',
+    KAFKA_BOOTSTRAP_SERVERS: bootstrap,
+    KAFKA_TOPIC_PREFIX: prefix,
+    KAFKA_CONSUMER_GROUP: groupId,
+    ...(partitions ? { KAFKA_TOPIC_PARTITIONS: String(partitions) } : {}),
+    ...options.env,
+  });
   return dist.app.createApp(settings, async (root, adapter) => {
     const moduleRef = await Test.createTestingModule({ imports: [root] })
       .overrideProvider(dist.handlers.RunEventHandlers)

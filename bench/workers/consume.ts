@@ -85,13 +85,8 @@ async function consume(config: ConsumeConfig): Promise<ConsumeResult> {
 
   if (config.mode === 'pipeline') {
     const app = await startService({
-      env: {
-        KAFKA_BOOTSTRAP_SERVERS: config.bootstrap,
-        KAFKA_TOPIC_PREFIX: config.prefix,
-        KAFKA_CONSUMER_GROUP: config.groupId,
-        KAFKA_TOPIC_PARTITIONS: String(config.partitions),
-        KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
-      },
+      kafka: { bootstrap: config.bootstrap, prefix: config.prefix, groupId: config.groupId, partitions: config.partitions },
+      env: { KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS) },
       handlers: {
         handle: async () => {
           counter.add();

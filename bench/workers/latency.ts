@@ -64,12 +64,7 @@ async function latency(config: LatencyConfig): Promise<LatencyResult> {
   let stop: () => Promise<void>;
   if (config.mode === 'pipeline') {
     const app = await startService({
-      env: {
-        KAFKA_BOOTSTRAP_SERVERS: config.bootstrap,
-        KAFKA_TOPIC_PREFIX: config.prefix,
-        KAFKA_CONSUMER_GROUP: config.groupId,
-        KAFKA_TOPIC_PARTITIONS: String(config.partitions),
-      },
+      kafka: { bootstrap: config.bootstrap, prefix: config.prefix, groupId: config.groupId, partitions: config.partitions },
       handlers: {
         handle: async (event) => onHandled(event.id),
       },

@@ -46,11 +46,7 @@ async function publish(config: PublishConfig): Promise<PublishResult> {
 
   if (config.mode === 'publisher') {
     const app = await startService({
-      env: {
-        KAFKA_BOOTSTRAP_SERVERS: config.bootstrap,
-        KAFKA_TOPIC_PREFIX: config.prefix,
-        KAFKA_CONSUMER_GROUP: `${config.prefix}-publish-service`,
-      },
+      kafka: { bootstrap: config.bootstrap, prefix: config.prefix, groupId: `${config.prefix}-publish-service` },
       handlers: { handle: async () => undefined },
     });
     await untilKafkaReady(app);
