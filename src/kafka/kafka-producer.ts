@@ -55,25 +55,35 @@ export class KafkaProducer implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  /** Sends and waits for the acknowledgement of all in-sync replicas. */
+  /** Sends and waits for the acknowledgement of all in-sync replicas. A failure is counted, logged and rethrown. */
   async send(topicMessages: TopicMessages[]): Promise<void> {
-    if (!this.producer) throw new KafkaUnavailableError('Kafka is not configured (KAFKA_BOOTSTRAP_SERVERS is unset)');
-    if (!this.status.producerConnected) throw new KafkaUnavailableError('the producer is not connected to Kafka yet');
     const started = performance.now();
-    const sending = this.producer.sendBatch({ topicMessages, acks: -1 });
-    this.inFlight.add(sending);
     try {
-      await sending;
+      await this.sendNow(topicMessages);
     } catch (error) {
-      for (const { topic, messages } of topicMessages) this.metrics.produceFailures.inc({ topic }, messages.length);
+      const topics = topicMessages.map(({ topic, messages }) => {
+        this.metrics.produceFailures.inc({ topic }, messages.length);
+        return topic;
+      });
+      this.log.warn({ err: error, topics }, 'publish failed');
       throw error;
-    } finally {
-      this.inFlight.delete(sending);
     }
     const seconds = (performance.now() - started) / 1000;
     for (const { topic, messages } of topicMessages) {
       this.metrics.produced.inc({ topic }, messages.length);
       this.metrics.produceDuration.observe({ topic }, seconds);
+    }
+  }
+
+  private async sendNow(topicMessages: TopicMessages[]): Promise<void> {
+    if (!this.producer) throw new KafkaUnavailableError('Kafka is not configured (KAFKA_BOOTSTRAP_SERVERS is unset)');
+    if (!this.status.producerConnected) throw new KafkaUnavailableError('the producer is not connected to Kafka yet');
+    const sending = this.producer.sendBatch({ topicMessages, acks: -1 });
+    this.inFlight.add(sending);
+    try {
+      await sending;
+    } finally {
+      this.inFlight.delete(sending);
     }
   }
 

@@ -1,11 +1,13 @@
 import { rmSync } from 'node:fs';
 import { BrokerHandle, startBroker } from '../../scripts/kafka-broker';
 import { KafkaEventPublisher } from '../../src/kafka/kafka-event-publisher';
+import { KafkaUnavailableError } from '../../src/kafka/kafka-producer';
 import { RUN_EVENTS_TOPIC, TopicRegistry } from '../../src/kafka/topics';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import { FakeOry } from '../support/fake-ory';
 import { FakeVault, VAULT_TOKEN } from '../support/fake-vault';
 import { isolatedKafkaEnv, orderPlaced, produceRaw } from '../support/kafka';
+import { metricValue } from '../support/metrics';
 import { freePort } from '../support/ports';
 import { RecordingHandlers } from '../support/recording-handlers';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -52,10 +54,16 @@ describe('broker outages', () => {
     expect(down.body.error.kafka).toMatchObject({ status: 'down', message: expect.stringContaining('broker unreachable') });
     expect(down.body.info).toMatchObject({ vault: { status: 'up' }, ory: { status: 'up' } });
 
+    // Publishing without a broker fails back to the caller, visibly.
+    const topic = service.app.get(TopicRegistry).resolve(RUN_EVENTS_TOPIC);
+    const early = orderPlaced('run-early', 0);
+    await expect(service.app.get(KafkaEventPublisher).publish({ topic, value: early })).rejects.toThrow(KafkaUnavailableError);
+    expect(await metricValue(service.url, `coffeebuddy_kafka_produce_failures_total{topic="${topic}"}`)).toBe(1);
+    expect(service.logs.withMessage('publish failed')).toEqual([expect.objectContaining({ topics: [topic] })]);
+
     broker = await startBroker({ port });
     await waitFor(async () => (await ready()).status === 200, 'readiness once the broker is up', 60000);
 
-    const topic = service.app.get(TopicRegistry).resolve(RUN_EVENTS_TOPIC);
     const events = Array.from({ length: 50 }, (_, seq) => orderPlaced(`run-${seq % 5}`, seq));
     await service.app.get(KafkaEventPublisher).publishBatch(events.map((value) => ({ topic, value })));
     await waitFor(() => handlers.handled.length >= events.length, 'the events published after the broker came up');
@@ -74,6 +82,8 @@ describe('broker outages', () => {
     readiness.length = 0;
     await waitFor(async () => (await ready()).status === 503, 'readiness to turn 503 while the broker is gone');
     expect(handledAtKill).toBeLessThan(before + events.length);
+    expect(await metricValue(service.url, 'coffeebuddy_dependency_up{dependency="kafka"}')).toBe(0);
+    expect(service.logs.withMessage('dependency down').filter((line) => line.dependency === 'kafka').length).toBeGreaterThanOrEqual(2);
 
     await broker!.restart();
     await waitFor(async () => (await ready()).status === 200, 'readiness to return once the broker is back', 90000);
