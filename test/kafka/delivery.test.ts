@@ -15,12 +15,18 @@ const header = (message: KafkaMessage, name: string) => message.headers?.[name]?
 
 const metric = (service: TestApp, series: string) => metricValue(service.url, series);
 
+const started: TestApp[] = [];
+afterEach(async () => {
+  for (const service of started.splice(0)) await service.close();
+});
+
 async function startWithRecorder(env: Record<string, string> = {}, override?: TestAppOptions['override']) {
   const handlers = new RecordingHandlers();
   const service = await startTestApp({
     env: { ...isolatedKafkaEnv(), KAFKA_HANDLER_MAX_ATTEMPTS: '3', ...env },
     override: (builder) => (override ? override(builder) : builder).overrideProvider(RunEventHandlers).useValue(handlers),
   });
+  started.push(service);
   await waitFor(() => service.logs.withMessage('consumer joined its group').length > 0, 'the consumer to join its group');
   const topic = service.app.get(TopicRegistry).resolve(RUN_EVENTS_TOPIC);
   return { service, handlers, topic };
@@ -29,92 +35,84 @@ async function startWithRecorder(env: Record<string, string> = {}, override?: Te
 describe('poison messages', () => {
   it('dead-letters non-JSON, schema-invalid, empty and oversized values with their headers, and keeps consuming', async () => {
     const { service, handlers, topic } = await startWithRecorder();
-    try {
-      const good = Array.from({ length: 6 }, (_, seq) => orderPlaced('run-poison', seq));
-      const invalid = { ...orderPlaced('run-poison', 99), payload: { orderId: 'o-1' } };
-      const bad = [
-        { value: Buffer.from('{"id": not json'), kind: 'invalid_json' },
-        { value: Buffer.from(JSON.stringify(invalid)), kind: 'schema_invalid' },
-        { value: null, kind: 'empty_value' },
-        { value: Buffer.alloc(70_000, 'x'), kind: 'too_large' },
-      ];
-      // Interleaved, on one key so they share a partition: good, bad, good, bad ... good.
-      const sequence = good.flatMap((event, i) => [
-        { key: 'run-poison', value: Buffer.from(JSON.stringify(event)) },
-        ...(bad[i] ? [{ key: 'run-poison', value: bad[i].value }] : []),
-      ]);
-      const placed = await produceRaw(topic, sequence);
+    const good = Array.from({ length: 6 }, (_, seq) => orderPlaced('run-poison', seq));
+    const invalid = { ...orderPlaced('run-poison', 99), payload: { orderId: 'o-1' } };
+    const bad = [
+      { value: Buffer.from('{"id": not json'), kind: 'invalid_json' },
+      { value: Buffer.from(JSON.stringify(invalid)), kind: 'schema_invalid' },
+      { value: null, kind: 'empty_value' },
+      { value: Buffer.alloc(70_000, 'x'), kind: 'too_large' },
+    ];
+    // Interleaved, on one key so they share a partition: good, bad, good, bad ... good.
+    const sequence = good.flatMap((event, i) => [
+      { key: 'run-poison', value: Buffer.from(JSON.stringify(event)) },
+      ...(bad[i] ? [{ key: 'run-poison', value: bad[i].value }] : []),
+    ]);
+    const placed = await produceRaw(topic, sequence);
 
-      await waitFor(() => handlers.handled.length >= good.length, 'every good event handled');
-      expect(handlers.handledIds()).toEqual(good.map((event) => event.id));
+    await waitFor(() => handlers.handled.length >= good.length, 'every good event handled');
+    expect(handlers.handledIds()).toEqual(good.map((event) => event.id));
 
-      const letters = await readTopic(deadLetterTopic(topic), bad.length);
-      expect(letters).toHaveLength(bad.length);
-      bad.forEach((poison, i) => {
-        const letter = letters[i];
-        const original = placed[sequence.findIndex((m) => m.value === poison.value)];
-        expect(letter.value === null ? null : Buffer.from(letter.value)).toEqual(poison.value === null ? null : poison.value);
-        expect(letter.key?.toString()).toBe('run-poison');
-        expect(header(letter, DLQ_HEADERS.kind)).toBe(poison.kind);
-        expect(header(letter, DLQ_HEADERS.message)?.length).toBeGreaterThan(5);
-        expect(header(letter, DLQ_HEADERS.topic)).toBe(topic);
-        expect(header(letter, DLQ_HEADERS.partition)).toBe(String(original.partition));
-        expect(header(letter, DLQ_HEADERS.offset)).toBe(original.baseOffset);
-        expect(header(letter, DLQ_HEADERS.attempts)).toBe('1');
-      });
-      expect(header(letters[1], DLQ_HEADERS.message)).toContain('payload.userId');
+    const letters = await readTopic(deadLetterTopic(topic), bad.length);
+    expect(letters).toHaveLength(bad.length);
+    bad.forEach((poison, i) => {
+      const letter = letters[i];
+      const original = placed[sequence.findIndex((m) => m.value === poison.value)];
+      expect(letter.value === null ? null : Buffer.from(letter.value)).toEqual(poison.value === null ? null : poison.value);
+      expect(letter.key?.toString()).toBe('run-poison');
+      expect(header(letter, DLQ_HEADERS.kind)).toBe(poison.kind);
+      expect(header(letter, DLQ_HEADERS.message)?.length).toBeGreaterThan(5);
+      expect(header(letter, DLQ_HEADERS.topic)).toBe(topic);
+      expect(header(letter, DLQ_HEADERS.partition)).toBe(String(original.partition));
+      expect(header(letter, DLQ_HEADERS.offset)).toBe(original.baseOffset);
+      expect(header(letter, DLQ_HEADERS.attempts)).toBe('1');
+    });
+    expect(header(letters[1], DLQ_HEADERS.message)).toContain('payload.userId');
 
-      const lines = service.logs.withMessage('run event dead-lettered');
-      expect(lines.map((line) => line.reason)).toEqual(bad.map((poison) => poison.kind));
-      expect(lines[1]).toMatchObject({ eventId: invalid.id, topic, partition: expect.any(Number), offset: expect.any(Number) });
-      expect(lines[0].eventId).toBeUndefined();
-      expect(await metric(service, `coffeebuddy_kafka_messages_consumed_total{topic="${topic}",outcome="dead_lettered"}`)).toBe(4);
-      expect(await metric(service, `coffeebuddy_kafka_dead_letters_total{topic="${topic}",reason="invalid_json"}`)).toBe(1);
-    } finally {
-      await service.close();
-    }
+    const lines = service.logs.withMessage('run event dead-lettered');
+    expect(lines.map((line) => line.reason)).toEqual(bad.map((poison) => poison.kind));
+    expect(lines[1]).toMatchObject({ eventId: invalid.id, topic, partition: expect.any(Number), offset: expect.any(Number) });
+    expect(lines[0].eventId).toBeUndefined();
+    expect(await metric(service, `coffeebuddy_kafka_messages_consumed_total{topic="${topic}",outcome="dead_lettered"}`)).toBe(4);
+    expect(await metric(service, `coffeebuddy_kafka_dead_letters_total{topic="${topic}",reason="invalid_json"}`)).toBe(1);
   });
 });
 
 describe('handler errors', () => {
   it('retries with backoff until success, dead-letters after the last attempt, and skips retries for permanent errors', async () => {
     const { service, handlers, topic } = await startWithRecorder();
-    try {
-      const flaky = orderPlaced('run-retry', 1);
-      const broken = orderPlaced('run-retry', 2);
-      const permanent = orderPlaced('run-retry', 3);
-      const after = orderPlaced('run-retry', 4);
-      handlers.failWith(flaky.id, (attempt) => (attempt <= 2 ? new Error(`flaky failure ${attempt}`) : undefined));
-      handlers.failWith(broken.id, () => new Error('always broken'));
-      handlers.failWith(permanent.id, () => new PermanentEventError('order refers to a deleted run'));
-      await produceRaw(topic, [flaky, broken, permanent, after].map((e) => ({ key: e.runId, value: JSON.stringify(e) })));
+    const flaky = orderPlaced('run-retry', 1);
+    const broken = orderPlaced('run-retry', 2);
+    const permanent = orderPlaced('run-retry', 3);
+    const after = orderPlaced('run-retry', 4);
+    handlers.failWith(flaky.id, (attempt) => (attempt <= 2 ? new Error(`flaky failure ${attempt}`) : undefined));
+    handlers.failWith(broken.id, () => new Error('always broken'));
+    handlers.failWith(permanent.id, () => new PermanentEventError('order refers to a deleted run'));
+    await produceRaw(topic, [flaky, broken, permanent, after].map((e) => ({ key: e.runId, value: JSON.stringify(e) })));
 
-      await waitFor(() => handlers.handledIds().includes(after.id), 'the event after the failing ones');
-      expect(handlers.handledIds()).toEqual([flaky.id, after.id]);
-      expect(handlers.attempts.get(flaky.id)).toBe(3);
-      expect(handlers.attempts.get(broken.id)).toBe(3);
-      expect(handlers.attempts.get(permanent.id)).toBe(1);
+    await waitFor(() => handlers.handledIds().includes(after.id), 'the event after the failing ones');
+    expect(handlers.handledIds()).toEqual([flaky.id, after.id]);
+    expect(handlers.attempts.get(flaky.id)).toBe(3);
+    expect(handlers.attempts.get(broken.id)).toBe(3);
+    expect(handlers.attempts.get(permanent.id)).toBe(1);
 
-      const letters = await readTopic(deadLetterTopic(topic), 2);
-      expect(letters.map((l) => [JSON.parse(l.value!.toString()).id, header(l, DLQ_HEADERS.kind), header(l, DLQ_HEADERS.attempts)])).toEqual([
-        [broken.id, 'handler_failed', '3'],
-        [permanent.id, 'handler_permanent_failure', '1'],
-      ]);
-      expect(header(letters[0], DLQ_HEADERS.message)).toBe('always broken');
+    const letters = await readTopic(deadLetterTopic(topic), 2);
+    expect(letters.map((l) => [JSON.parse(l.value!.toString()).id, header(l, DLQ_HEADERS.kind), header(l, DLQ_HEADERS.attempts)])).toEqual([
+      [broken.id, 'handler_failed', '3'],
+      [permanent.id, 'handler_permanent_failure', '1'],
+    ]);
+    expect(header(letters[0], DLQ_HEADERS.message)).toBe('always broken');
 
-      const retried = service.logs.withMessage('run event retried');
-      expect(retried.map((line) => [line.eventId, line.reason])).toEqual([
-        [flaky.id, 'flaky failure 1'],
-        [flaky.id, 'flaky failure 2'],
-        [broken.id, 'always broken'],
-        [broken.id, 'always broken'],
-      ]);
-      expect(retried.map((line) => line.retryInMs)).toEqual([20, 40, 20, 40]);
-      expect(await metric(service, `coffeebuddy_kafka_messages_consumed_total{topic="${topic}",outcome="retried"}`)).toBe(4);
-      expect(service.logs.withMessage('run event dead-lettered').map((line) => line.eventId)).toEqual([broken.id, permanent.id]);
-    } finally {
-      await service.close();
-    }
+    const retried = service.logs.withMessage('run event retried');
+    expect(retried.map((line) => [line.eventId, line.reason])).toEqual([
+      [flaky.id, 'flaky failure 1'],
+      [flaky.id, 'flaky failure 2'],
+      [broken.id, 'always broken'],
+      [broken.id, 'always broken'],
+    ]);
+    expect(retried.map((line) => line.retryInMs)).toEqual([20, 40, 20, 40]);
+    expect(await metric(service, `coffeebuddy_kafka_messages_consumed_total{topic="${topic}",outcome="retried"}`)).toBe(4);
+    expect(service.logs.withMessage('run event dead-lettered').map((line) => line.eventId)).toEqual([broken.id, permanent.id]);
   });
 
   it('keeps its group membership while a retry waits longer than the session timeout', async () => {
@@ -122,40 +120,32 @@ describe('handler errors', () => {
       KAFKA_RETRY_INITIAL_BACKOFF_MS: '8000',
       KAFKA_RETRY_MAX_BACKOFF_MS: '8000',
     });
-    try {
-      const event = orderPlaced('run-slow', 1);
-      handlers.failWith(event.id, (attempt) => (attempt === 1 ? new Error('downstream busy') : undefined));
-      const rebalancesBefore = service.logs.withMessage('consumer group rebalancing').length;
-      await produceRaw(topic, [{ key: event.runId, value: JSON.stringify(event) }]);
-      await waitFor(() => handlers.handledIds().includes(event.id), 'the event handled after its retry', 30000);
-      expect(handlers.attempts.get(event.id)).toBe(2);
-      expect(service.logs.withMessage('consumer group rebalancing')).toHaveLength(rebalancesBefore);
-      expect(service.logs.withMessage('consumer crashed')).toHaveLength(0);
-      expect(await metric(service, 'coffeebuddy_kafka_consumer_in_group')).toBe(1);
-    } finally {
-      await service.close();
-    }
+    const event = orderPlaced('run-slow', 1);
+    handlers.failWith(event.id, (attempt) => (attempt === 1 ? new Error('downstream busy') : undefined));
+    const rebalancesBefore = service.logs.withMessage('consumer group rebalancing').length;
+    await produceRaw(topic, [{ key: event.runId, value: JSON.stringify(event) }]);
+    await waitFor(() => handlers.handledIds().includes(event.id), 'the event handled after its retry', 30000);
+    expect(handlers.attempts.get(event.id)).toBe(2);
+    expect(service.logs.withMessage('consumer group rebalancing')).toHaveLength(rebalancesBefore);
+    expect(service.logs.withMessage('consumer crashed')).toHaveLength(0);
+    expect(await metric(service, 'coffeebuddy_kafka_consumer_in_group')).toBe(1);
   });
 });
 
 describe('duplicates', () => {
   it('handles an event id published twice once, and counts the duplicate', async () => {
     const { service, handlers, topic } = await startWithRecorder();
-    try {
-      const event = orderPlaced('run-dup', 1);
-      const next = orderPlaced('run-dup', 2);
-      await produceRaw(topic, [event, event, next].map((e) => ({ key: e.runId, value: JSON.stringify(e) })));
-      await waitFor(() => handlers.handledIds().includes(next.id), 'the event after the duplicate');
-      expect(handlers.handledIds()).toEqual([event.id, next.id]);
-      // Counted when the batch ends.
-      await waitFor(
-        async () => (await metric(service, `coffeebuddy_kafka_messages_consumed_total{topic="${topic}",outcome="duplicate"}`)) === 1,
-        'one duplicate counted',
-      );
-      expect(service.logs.withMessage('duplicate run event skipped')).toEqual([expect.objectContaining({ eventId: event.id })]);
-    } finally {
-      await service.close();
-    }
+    const event = orderPlaced('run-dup', 1);
+    const next = orderPlaced('run-dup', 2);
+    await produceRaw(topic, [event, event, next].map((e) => ({ key: e.runId, value: JSON.stringify(e) })));
+    await waitFor(() => handlers.handledIds().includes(next.id), 'the event after the duplicate');
+    expect(handlers.handledIds()).toEqual([event.id, next.id]);
+    // Counted when the batch ends.
+    await waitFor(
+      async () => (await metric(service, `coffeebuddy_kafka_messages_consumed_total{topic="${topic}",outcome="duplicate"}`)) === 1,
+      'one duplicate counted',
+    );
+    expect(service.logs.withMessage('duplicate run event skipped')).toEqual([expect.objectContaining({ eventId: event.id })]);
   });
 });
 
@@ -178,21 +168,17 @@ describe('a dead letter that cannot be written', () => {
         inject: [KafkaProducer],
       }),
     );
-    try {
-      const after = orderPlaced('run-dlq-down', 2);
-      const poison = `not json ${randomUUID()}`;
-      await produceRaw(topic, [
-        { key: 'run-dlq-down', value: poison },
-        { key: 'run-dlq-down', value: JSON.stringify(after) },
-      ]);
-      await waitFor(() => handlers.handledIds().includes(after.id), 'the event after the poison message', 45000);
-      expect(writer!.writes).toBe(2);
-      const letters = await readTopic(deadLetterTopic(topic), 1);
-      expect(letters[0].value!.toString()).toBe(poison);
-      expect(handlers.handledIds()).toEqual([after.id]);
-      expect(service.logs.withMessage('run event dead-lettered')).toHaveLength(1);
-    } finally {
-      await service.close();
-    }
+    const after = orderPlaced('run-dlq-down', 2);
+    const poison = `not json ${randomUUID()}`;
+    await produceRaw(topic, [
+      { key: 'run-dlq-down', value: poison },
+      { key: 'run-dlq-down', value: JSON.stringify(after) },
+    ]);
+    await waitFor(() => handlers.handledIds().includes(after.id), 'the event after the poison message', 45000);
+    expect(writer!.writes).toBe(2);
+    const letters = await readTopic(deadLetterTopic(topic), 1);
+    expect(letters[0].value!.toString()).toBe(poison);
+    expect(handlers.handledIds()).toEqual([after.id]);
+    expect(service.logs.withMessage('run event dead-lettered')).toHaveLength(1);
   });
 });
