@@ -12,9 +12,9 @@ export class DedupeWindow {
     return this.ids.has(id);
   }
 
+  /** Records an id not seen yet (callers check `has` first). */
   add(id: string): void {
     if (this.size === 0) return;
-    this.ids.delete(id);
     this.ids.add(id);
     if (this.ids.size > this.size) {
       // A Set iterates in insertion order: the first id is the oldest.
