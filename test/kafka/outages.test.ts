@@ -53,6 +53,10 @@ describe('broker outages', () => {
     expect(down.status).toBe(503);
     expect(down.body.error.kafka).toMatchObject({ status: 'down', message: expect.stringContaining('broker unreachable') });
     expect(down.body.info).toMatchObject({ vault: { status: 'up' }, ory: { status: 'up' } });
+    await waitFor(
+      () => ['consumer cannot connect, retrying', 'producer cannot connect, retrying'].every((msg) => service.logs.withMessage(msg).length > 0),
+      'both Kafka clients to log their retries',
+    );
 
     // Publishing without a broker fails back to the caller, visibly.
     const topic = service.app.get(TopicRegistry).resolve(RUN_EVENTS_TOPIC);
