@@ -7,6 +7,7 @@ import { killChildren } from './support/child';
 import { deleteRunArtifacts } from './support/kafka';
 import { profileTable, resultsTable, Sections, targets, topFunctionsTable } from './support/report';
 import { consumeSuite } from './suites/consume';
+import { consumeIoSuite } from './suites/consume-io';
 import { BenchContext, ROOT } from './suites/context';
 import { latencySuite } from './suites/latency';
 import { probesSuite } from './suites/probes';
@@ -21,9 +22,9 @@ import { startupSuite } from './suites/startup';
  *
  * Environment: KAFKA_BOOTSTRAP_SERVERS (use that broker instead of starting
  * one), BENCH_RUNS (repetitions, default 3), BENCH_SUITES (comma-separated
- * subset of consume,publish,latency,probes,startup).
+ * subset of consume,consume-io,publish,latency,probes,startup).
  */
-const SUITES = { consume: consumeSuite, publish: publishSuite, latency: latencySuite, probes: probesSuite, startup: startupSuite };
+const SUITES = { consume: consumeSuite, 'consume-io': consumeIoSuite, publish: publishSuite, latency: latencySuite, probes: probesSuite, startup: startupSuite };
 type SuiteName = keyof typeof SUITES;
 
 function machine() {

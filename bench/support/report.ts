@@ -1,4 +1,5 @@
 import type { ConsumeSection } from '../suites/consume';
+import type { ConsumeIoSection } from '../suites/consume-io';
 import type { LatencySection } from '../suites/latency';
 import type { ProbesSection } from '../suites/probes';
 import type { PublishSection } from '../suites/publish';
@@ -8,6 +9,7 @@ import type { Summary } from './stats';
 
 export interface Sections {
   consume?: ConsumeSection;
+  'consume-io'?: ConsumeIoSection;
   publish?: PublishSection;
   latency?: LatencySection;
   probes?: ProbesSection;
@@ -31,6 +33,13 @@ export function targets(s: Sections): Target[] {
   if (s.consume) {
     atLeast('consume: pipeline / stock Nest ServerKafka', s.consume.ratios.pipelineVsNestStock, 1.2);
     atLeast('consume: pipeline / kafkajs eachMessage', s.consume.ratios.pipelineVsEachMessage, 0.6);
+  }
+  const io = s['consume-io'];
+  if (io) {
+    for (const e of io.engine.filter((e) => e.maxInFlight <= 128)) {
+      atLeast(`consume-io: engine M=${e.maxInFlight} / (M / ${io.handlerMs} ms)`, io.ratios.engineVsIdeal[String(e.maxInFlight)]!, 0.8);
+    }
+    atLeast('consume-io: engine M=128 / kafkajs eachMessage', io.ratios.engine128VsEachMessage, 20);
   }
   if (s.publish) atLeast('publish: publishBatch / kafkajs sendBatch', s.publish.ratios.publisherVsSendBatch, 0.9);
   if (s.probes) atLeast('/health/live: service / bare node:http (req/s)', s.probes.ratios.liveVsBare, 0.8);
@@ -78,6 +87,17 @@ export function resultsTable(s: Sections): string {
       m.pipeline.cpuUsPerMessage.median / m['kafkajs-each-message'].cpuUsPerMessage.median);
     row('RSS after consume: pipeline vs stock Nest', cell(m.pipeline.rssAfterMb, fixed(0), 'MiB'), cell(m['nest-stock'].rssAfterMb, fixed(0), 'MiB'),
       m.pipeline.rssAfterMb.median / m['nest-stock'].rssAfterMb.median);
+  }
+  const io = s['consume-io'];
+  if (io) {
+    const rate = (f: { messagesPerSecond: Summary }) => cell(f.messagesPerSecond, int, 'msg/s');
+    for (const e of io.engine) {
+      const figure = `consume-io: engine M=${e.maxInFlight} / (M / ${io.handlerMs} ms)`;
+      row(`Consume, ${io.handlerMs} ms I/O handler, ${int(e.events)} events: engine M=${e.maxInFlight} vs M / ${io.handlerMs} ms`, rate(e), `${int(e.ideal)} msg/s`,
+        io.ratios.engineVsIdeal[String(e.maxInFlight)]!, targetCell(all, figure));
+    }
+    row(`  engine M=128 vs kafkajs eachMessage (${io.partitions} partitions at once, ${int(io.slice)} events)`, rate(io.engine.find((e) => e.maxInFlight === 128)!),
+      rate(io.eachMessage), io.ratios.engine128VsEachMessage, targetCell(all, 'consume-io: engine M=128 / kafkajs eachMessage'));
   }
   if (s.publish) {
     const p = s.publish;

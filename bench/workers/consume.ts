@@ -5,7 +5,8 @@ import { EventPattern, MicroserviceOptions, Payload, Transport } from '@nestjs/m
 import { logLevel } from 'kafkajs';
 import { kafkaClient } from '../support/kafka';
 import { startService, stopService } from '../support/service';
-import { profileClockUs, runAsWorker } from '../support/worker';
+import { Counter } from '../support/counter';
+import { runAsWorker } from '../support/worker';
 
 /**
  * One consumer reads `expected` pre-produced events from the start of a
@@ -40,38 +41,6 @@ export interface ConsumeResult {
   heapUsedAfterMb: number;
   /** The measured window on the CPU profile's clock (microseconds). */
   windowUs: [number, number];
-}
-
-/** Counts handled messages and notes when the first and the last arrived. */
-class Counter {
-  count = 0;
-  firstAt = 0;
-  firstUs = 0;
-  lastAt = 0;
-  lastUs = 0;
-  firstCpu?: NodeJS.CpuUsage;
-  cpu?: NodeJS.CpuUsage;
-  readonly done: Promise<void>;
-  private finish!: () => void;
-
-  constructor(private readonly expected: number) {
-    this.done = new Promise((resolve) => (this.finish = resolve));
-  }
-
-  add(n = 1): void {
-    if (this.count === 0) {
-      this.firstAt = performance.now();
-      this.firstUs = profileClockUs();
-      this.firstCpu = process.cpuUsage();
-    }
-    this.count += n;
-    if (this.count >= this.expected) {
-      this.lastAt = performance.now();
-      this.lastUs = profileClockUs();
-      this.cpu = process.cpuUsage(this.firstCpu);
-      this.finish();
-    }
-  }
 }
 
 /** Consumer settings every mode shares with the service's defaults (session timeout, one fetch slot per partition). */

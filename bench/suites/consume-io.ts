@@ -1,0 +1,117 @@
+import { join } from 'node:path';
+import { runWorker } from '../support/child';
+import { benchEvents } from '../support/events';
+import { createTopics, produceEvents } from '../support/kafka';
+import { round, summarise, Summary } from '../support/stats';
+import type { ConsumeIoConfig, ConsumeIoMode, ConsumeIoResult } from '../workers/consume-io';
+import { BenchContext, rotate, WORKERS } from './context';
+
+export const IO_EVENTS = 100_000;
+/** The plain eachMessage baseline reads this many (one event per 10 ms per partition: 100,000 would take five minutes). */
+export const IO_SLICE = 10_000;
+export const IO_HANDLER_MS = 10;
+export const IO_IN_FLIGHT = [1, 16, 64, 128, 256] as const;
+const PARTITIONS = 6;
+
+interface Measurement {
+  mode: ConsumeIoMode;
+  maxInFlight: number;
+  events: number;
+}
+
+/**
+ * At one event at a time, 100,000 events take 17 minutes by construction:
+ * M = 1 reads the slice, like the baseline. Its rate is what is compared.
+ */
+const MEASUREMENTS: Measurement[] = [
+  { mode: 'kafkajs-each-message', maxInFlight: PARTITIONS, events: IO_SLICE },
+  ...IO_IN_FLIGHT.map((m) => ({ mode: 'engine' as const, maxInFlight: m, events: m === 1 ? IO_SLICE : IO_EVENTS })),
+];
+
+interface Figures {
+  events: number;
+  messagesPerSecond: Summary;
+  cpuUsPerMessage: Summary;
+}
+
+export interface ConsumeIoSection {
+  events: number;
+  slice: number;
+  handlerMs: number;
+  partitions: number;
+  eachMessage: Figures;
+  engine: Array<Figures & { maxInFlight: number; mostInFlight: number; ideal: number }>;
+  ratios: {
+    /** Engine rate / (M / handler time), per M. */
+    engineVsIdeal: Record<string, number>;
+    engine128VsEachMessage: number;
+  };
+}
+
+/** Consume with an I/O-bound handler: throughput against the in-flight limit M, and against plain eachMessage. */
+export async function consumeIoSuite(ctx: BenchContext): Promise<ConsumeIoSection> {
+  const prefix = `${ctx.prefix}-consume-io`;
+  const topic = `${prefix}.run.events`;
+  await createTopics(ctx.bootstrap, [topic], PARTITIONS);
+  ctx.progress(`consume-io: producing ${IO_EVENTS} events over 1,000 runs to ${topic} (${PARTITIONS} partitions)`);
+  await produceEvents(ctx.bootstrap, topic, benchEvents(IO_EVENTS));
+
+  let group = 0;
+  const consume = ({ mode, maxInFlight, events }: Measurement) => {
+    group += 1;
+    const config: ConsumeIoConfig = {
+      mode,
+      bootstrap: ctx.bootstrap,
+      topic,
+      groupId: `${prefix}-${mode}-${maxInFlight}-${group}`,
+      partitions: PARTITIONS,
+      expected: events,
+      handlerMs: IO_HANDLER_MS,
+      maxInFlight,
+    };
+    const idealSeconds = (events * IO_HANDLER_MS) / maxInFlight / 1000;
+    return runWorker<ConsumeIoResult>(join(WORKERS, 'consume-io.ts'), config, {
+      logFile: join(ctx.workDir, 'consume-io-workers.log'),
+      timeoutMs: Math.max(idealSeconds * 4, 60) * 1000 + 60_000,
+    });
+  };
+
+  const results = new Map<Measurement, ConsumeIoResult[]>(MEASUREMENTS.map((m) => [m, []]));
+  for (let run = 0; run < ctx.runs; run += 1) {
+    for (const measurement of rotate(MEASUREMENTS, run)) {
+      const result = await consume(measurement);
+      results.get(measurement)!.push(result);
+      const label = measurement.mode === 'engine' ? `engine M=${measurement.maxInFlight}` : measurement.mode;
+      ctx.progress(`consume-io: run ${run + 1}/${ctx.runs} ${label}: ${Math.round(result.messagesPerSecond)} msg/s over ${result.messages} events`);
+    }
+  }
+
+  const figures = (m: Measurement): Figures => {
+    const runs = results.get(m)!;
+    return {
+      events: m.events,
+      messagesPerSecond: summarise(runs.map((r) => round(r.messagesPerSecond, 0))),
+      cpuUsPerMessage: summarise(runs.map((r) => round(r.cpuUsPerMessage, 1))),
+    };
+  };
+  const eachMessage = figures(MEASUREMENTS[0]!);
+  const engine = MEASUREMENTS.slice(1).map((m) => ({
+    ...figures(m),
+    maxInFlight: m.maxInFlight,
+    mostInFlight: Math.max(...results.get(m)!.map((r) => r.mostInFlight)),
+    ideal: (m.maxInFlight * 1000) / IO_HANDLER_MS,
+  }));
+  const at = (m: number) => engine.find((e) => e.maxInFlight === m)!;
+  return {
+    events: IO_EVENTS,
+    slice: IO_SLICE,
+    handlerMs: IO_HANDLER_MS,
+    partitions: PARTITIONS,
+    eachMessage,
+    engine,
+    ratios: {
+      engineVsIdeal: Object.fromEntries(engine.map((e) => [String(e.maxInFlight), round(e.messagesPerSecond.median / e.ideal)])),
+      engine128VsEachMessage: round(at(128).messagesPerSecond.median / eachMessage.messagesPerSecond.median),
+    },
+  };
+}

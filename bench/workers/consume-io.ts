@@ -1,0 +1,102 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InFlightLimit } from '../../src/kafka/in-flight-limit';
+import { KeyedBatchRunner } from '../../src/kafka/keyed-batch-runner';
+import { Counter } from '../support/counter';
+import { kafkaClient } from '../support/kafka';
+import { runAsWorker } from '../support/worker';
+
+/**
+ * One consumer reads `expected` pre-produced events with an I/O-bound
+ * handler: each event waits `handlerMs` (a stand-in for a Slack or database
+ * call) and is counted. Modes:
+ * - `engine`: kafkajs eachBatch driving the service's KeyedBatchRunner
+ *   (per-key order, `maxInFlight` handlers at once in the process), the
+ *   engine alone, without the run-event pipeline around it;
+ * - `kafkajs-each-message`: plain kafkajs eachMessage, one event at a time
+ *   per partition, `partitions` partitions at once.
+ * A `pipeline` mode (the service, KAFKA_MAX_IN_FLIGHT set) belongs here once
+ * the pipeline runs on the engine.
+ */
+export type ConsumeIoMode = 'engine' | 'kafkajs-each-message';
+
+export interface ConsumeIoConfig {
+  mode: ConsumeIoMode;
+  bootstrap: string;
+  topic: string;
+  groupId: string;
+  partitions: number;
+  expected: number;
+  handlerMs: number;
+  /** Handlers at once in the process (engine only). */
+  maxInFlight: number;
+}
+
+export interface ConsumeIoResult {
+  mode: ConsumeIoMode;
+  maxInFlight: number;
+  messages: number;
+  handlingMs: number;
+  messagesPerSecond: number;
+  cpuUsPerMessage: number;
+  /** The most handlers seen running at once (engine only): the limit must hold. */
+  mostInFlight: number;
+  rssAfterMb: number;
+}
+
+const SESSION_TIMEOUT_MS = 30_000;
+const HEARTBEAT_MS = 3_000;
+
+async function consumeIo(config: ConsumeIoConfig): Promise<ConsumeIoResult> {
+  const counter = new Counter(config.expected);
+  const consumer = kafkaClient(config.bootstrap, `bench-io-${config.mode}`).consumer({
+    groupId: config.groupId,
+    sessionTimeout: SESSION_TIMEOUT_MS,
+    heartbeatInterval: HEARTBEAT_MS,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [config.topic], fromBeginning: true });
+  let mostInFlight = 0;
+
+  if (config.mode === 'engine') {
+    const runner = new KeyedBatchRunner(new InFlightLimit(config.maxInFlight));
+    await consumer.run({
+      partitionsConsumedConcurrently: config.partitions,
+      eachBatchAutoResolve: false,
+      eachBatch: async (payload) => {
+        await runner.run(payload, async (message) => {
+          mostInFlight = Math.max(mostInFlight, runner.inFlight);
+          JSON.parse(message.value!.toString());
+          await sleep(config.handlerMs);
+          counter.add();
+          return 'settled';
+        });
+      },
+    });
+  } else {
+    await consumer.run({
+      partitionsConsumedConcurrently: config.partitions,
+      eachMessage: async ({ message }) => {
+        JSON.parse(message.value!.toString());
+        await sleep(config.handlerMs);
+        counter.add();
+      },
+    });
+  }
+
+  await counter.done;
+  const memory = process.memoryUsage();
+  await consumer.disconnect();
+  const handlingMs = counter.lastAt - counter.firstAt;
+  return {
+    mode: config.mode,
+    maxInFlight: config.maxInFlight,
+    messages: counter.count,
+    handlingMs,
+    messagesPerSecond: (counter.count / handlingMs) * 1000,
+    cpuUsPerMessage: (counter.cpu!.user + counter.cpu!.system) / counter.count,
+    mostInFlight,
+    rssAfterMb: memory.rss / 2 ** 20,
+  };
+}
+
+runAsWorker(consumeIo);
