@@ -12,6 +12,8 @@ export class KafkaMetrics {
   readonly consumed: Counter<'topic' | 'outcome'>;
   readonly deadLetters: Counter<'topic' | 'reason'>;
   readonly handlingDuration: Histogram<'topic'>;
+  readonly handlerTimeouts: Counter<'topic'>;
+  readonly handlerAbandoned: Counter<'topic'>;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly rebalances: Counter;
   readonly consumerCrashes: Counter<'restart'>;
@@ -57,6 +59,18 @@ export class KafkaMetrics {
       help: 'Time to handle one consumed message, retries included, by topic.',
       labelNames: ['topic'],
       buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers,
+    });
+    this.handlerTimeouts = new Counter({
+      name: 'coffeebuddy_kafka_handler_timeouts_total',
+      help: 'Handler attempts that ran past KAFKA_HANDLER_TIMEOUT_MS (their AbortSignal fired), by topic.',
+      labelNames: ['topic'],
+      registers,
+    });
+    this.handlerAbandoned = new Counter({
+      name: 'coffeebuddy_kafka_handler_abandoned_total',
+      help: 'Timed-out handler attempts still running after their grace (they ignore their AbortSignal), by topic.',
+      labelNames: ['topic'],
       registers,
     });
     this.consumerLag = new Gauge({

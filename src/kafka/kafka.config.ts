@@ -4,6 +4,11 @@ import { booleanVar, enumVar, integerVar, optionalText, textVar } from '../runti
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 
+/** kafkajs' rebalance timeout, set explicitly on the consumer: how long a rebalance waits for this member to rejoin. */
+export const REBALANCE_TIMEOUT_MS = 60000;
+/** Time a handler attempt gets to settle after its timeout fires, before it is abandoned. */
+export const HANDLER_GRACE_MS = 1000;
+
 /** Kafka settings, read once from the environment by the runtime settings. */
 export class KafkaConfig {
   /** Undefined when KAFKA_BOOTSTRAP_SERVERS is unset: Kafka is then reported down. */
@@ -15,7 +20,10 @@ export class KafkaConfig {
   readonly ssl!: boolean;
   readonly topicPartitions!: number;
   readonly sessionTimeoutMs!: number;
-  readonly handlerMaxAttempts!: number;
+  /** An attempt that runs longer fails; its AbortSignal fires. */
+  readonly handlerTimeoutMs!: number;
+  /** Failures of one event are retried for this long, then it is dead-lettered. */
+  readonly retryBudgetMs!: number;
   readonly retryInitialBackoffMs!: number;
   readonly retryMaxBackoffMs!: number;
   readonly dedupeWindowSize!: number;
@@ -57,7 +65,8 @@ export const kafkaEnvSchema = z.object({
   KAFKA_SSL: booleanVar(false),
   KAFKA_TOPIC_PARTITIONS: integerVar(1, 1000, 6),
   KAFKA_SESSION_TIMEOUT_MS: integerVar(6000, 300000, 30000),
-  KAFKA_HANDLER_MAX_ATTEMPTS: integerVar(1, 100, 5),
+  KAFKA_HANDLER_TIMEOUT_MS: integerVar(100, 300000, 10000),
+  KAFKA_RETRY_BUDGET_MS: integerVar(0, 3_600_000, 30000),
   KAFKA_RETRY_INITIAL_BACKOFF_MS: integerVar(1, 60000, 200),
   KAFKA_RETRY_MAX_BACKOFF_MS: integerVar(1, 300000, 10000),
   KAFKA_DEDUPE_WINDOW_SIZE: integerVar(0, 10_000_000, 100_000),
@@ -87,12 +96,28 @@ export function kafkaCrossProblems(env: Readonly<Record<string, string | undefin
       message: `must be set (${SASL_MECHANISMS.join(', ')}) when SASL credentials are given`,
     });
   }
-  const initial = Number(env.KAFKA_RETRY_INITIAL_BACKOFF_MS ?? 200);
-  const max = Number(env.KAFKA_RETRY_MAX_BACKOFF_MS ?? 10000);
-  if (max < initial) {
+  const initial = parsed(env, 'KAFKA_RETRY_INITIAL_BACKOFF_MS');
+  const max = parsed(env, 'KAFKA_RETRY_MAX_BACKOFF_MS');
+  if (initial !== undefined && max !== undefined && max < initial) {
     problems.push({ variable: 'KAFKA_RETRY_MAX_BACKOFF_MS', message: 'must not be below KAFKA_RETRY_INITIAL_BACKOFF_MS' });
   }
+  // A rebalance waits for a member whose handler is running: the attempt must end, grace included, before the rebalance times out.
+  const handlerTimeout = parsed(env, 'KAFKA_HANDLER_TIMEOUT_MS');
+  if (handlerTimeout !== undefined && handlerTimeout + HANDLER_GRACE_MS >= REBALANCE_TIMEOUT_MS) {
+    problems.push({
+      variable: 'KAFKA_HANDLER_TIMEOUT_MS',
+      message: `must be below ${REBALANCE_TIMEOUT_MS - HANDLER_GRACE_MS} (the consumer's ${REBALANCE_TIMEOUT_MS} ms rebalance timeout less the ${HANDLER_GRACE_MS} ms grace of a timed-out handler)`,
+    });
+  }
   return problems;
+}
+
+/** One integer variable as the schema parses it, or undefined when it is invalid (reported on its own). */
+function parsed(
+  env: Readonly<Record<string, string | undefined>>,
+  variable: 'KAFKA_RETRY_INITIAL_BACKOFF_MS' | 'KAFKA_RETRY_MAX_BACKOFF_MS' | 'KAFKA_HANDLER_TIMEOUT_MS',
+): number | undefined {
+  return kafkaEnvSchema.shape[variable].safeParse(env[variable]).data;
 }
 
 export function toKafkaConfig(env: KafkaEnv): KafkaConfig {
@@ -109,7 +134,8 @@ export function toKafkaConfig(env: KafkaEnv): KafkaConfig {
     ssl: env.KAFKA_SSL,
     topicPartitions: env.KAFKA_TOPIC_PARTITIONS,
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
-    handlerMaxAttempts: env.KAFKA_HANDLER_MAX_ATTEMPTS,
+    handlerTimeoutMs: env.KAFKA_HANDLER_TIMEOUT_MS,
+    retryBudgetMs: env.KAFKA_RETRY_BUDGET_MS,
     retryInitialBackoffMs: env.KAFKA_RETRY_INITIAL_BACKOFF_MS,
     retryMaxBackoffMs: env.KAFKA_RETRY_MAX_BACKOFF_MS,
     dedupeWindowSize: env.KAFKA_DEDUPE_WINDOW_SIZE,

@@ -6,12 +6,13 @@ import { AppLogger } from '../runtime/logger';
 import { DeadLetterKind, DeadLetterWriter } from './dead-letter-writer';
 import { DedupeWindow } from './dedupe-window';
 import { KafkaMetrics } from './kafka-metrics';
-import { KafkaConfig } from './kafka.config';
+import { HANDLER_GRACE_MS, KafkaConfig } from './kafka.config';
 import { sleep } from './keep-trying';
-import { backoffMs, PermanentEventError } from './retry-policy';
+import { HandlerTimeoutError, runAttempt } from './handler-attempt';
+import { nextRetryMs, PermanentEventError, RetryLaterError, RetryPolicy } from './retry-policy';
 
 /** Calls the application's handler for one event (the Nest @EventPattern handler). */
-export type EventDispatch = (event: RunEvent, message: KafkaMessage, payload: EachBatchPayload) => Promise<void>;
+export type EventDispatch = (event: RunEvent, message: KafkaMessage, payload: EachBatchPayload, signal: AbortSignal) => Promise<void>;
 
 /** Longest wait between two heartbeats while a retry backs off. */
 const HEARTBEAT_STEP_MS = 1000;
@@ -33,6 +34,7 @@ const RESOLVE_EVERY = 64;
 export class RunEventPipeline {
   private readonly log: Logger;
   private readonly seen: DedupeWindow;
+  private readonly retryPolicy: RetryPolicy;
 
   constructor(
     private readonly config: KafkaConfig,
@@ -42,6 +44,11 @@ export class RunEventPipeline {
   ) {
     this.log = logger.child('RunEventPipeline');
     this.seen = new DedupeWindow(config.dedupeWindowSize);
+    this.retryPolicy = {
+      budgetMs: config.retryBudgetMs,
+      initialBackoffMs: config.retryInitialBackoffMs,
+      maxBackoffMs: config.retryMaxBackoffMs,
+    };
   }
 
   async processBatch(payload: EachBatchPayload, dispatch: EventDispatch): Promise<void> {
@@ -111,23 +118,41 @@ export class RunEventPipeline {
 
     const started = performance.now();
     for (let attempt = 1; ; attempt += 1) {
-      try {
-        await dispatch(event, message, payload);
-        break;
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        const permanent = error instanceof PermanentEventError;
-        if (permanent || attempt >= this.config.handlerMaxAttempts) {
-          const kind = permanent ? 'handler_permanent_failure' : 'handler_failed';
-          await this.deadLetter(log, topic, partition, message, kind, reason, attempt, event.id);
-          this.seen.add(event.id);
-          return 'dead_lettered';
-        }
-        const retryInMs = backoffMs(attempt, this.config.retryInitialBackoffMs, this.config.retryMaxBackoffMs);
-        this.metrics.consumed.inc({ topic, outcome: 'retried' });
-        log.warn({ eventId: event.id, type: event.type, reason, attempt, retryInMs, offset }, 'run event retried');
-        if (!(await this.waitWithHeartbeats(retryInMs, payload))) return 'unsettled';
+      const result = await runAttempt((signal) => dispatch(event, message, payload, signal), {
+        timeoutMs: this.config.handlerTimeoutMs,
+        graceMs: HANDLER_GRACE_MS,
+        heartbeatEveryMs: HEARTBEAT_STEP_MS,
+        heartbeat: payload.heartbeat,
+      });
+      if (result.ok) break;
+      const { error, abandoned } = result;
+      const reason = error instanceof Error ? error.message : String(error);
+      if (error instanceof HandlerTimeoutError) this.metrics.handlerTimeouts.inc({ topic });
+      if (abandoned) {
+        this.metrics.handlerAbandoned.inc({ topic });
+        log.error({ eventId: event.id, type: event.type, attempt, graceMs: HANDLER_GRACE_MS, offset }, 'run event handler abandoned');
+        // Never two attempts of one event at once: wait for this one to settle, within the budget.
+        const budgetLeftMs = this.retryPolicy.budgetMs - (performance.now() - started);
+        if (!(await this.waitWithHeartbeats(budgetLeftMs, payload, abandoned.done))) return 'unsettled';
       }
+      const permanent = error instanceof PermanentEventError;
+      const retryInMs =
+        permanent || (abandoned && !abandoned.settled)
+          ? undefined
+          : nextRetryMs(this.retryPolicy, {
+              attempt,
+              elapsedMs: performance.now() - started,
+              retryAfterMs: error instanceof RetryLaterError ? error.retryAfterMs : undefined,
+            });
+      if (retryInMs === undefined) {
+        const kind = permanent ? 'handler_permanent_failure' : 'handler_failed';
+        // Not added to the dedupe window: a letter copied back to the topic is handled.
+        await this.deadLetter(log, topic, partition, message, kind, reason, attempt, event.id);
+        return 'dead_lettered';
+      }
+      this.metrics.consumed.inc({ topic, outcome: 'retried' });
+      log.warn({ eventId: event.id, type: event.type, reason, attempt, retryInMs, offset }, 'run event retried');
+      if (!(await this.waitWithHeartbeats(retryInMs, payload))) return 'unsettled';
     }
     this.metrics.handlingDuration.observe({ topic }, (performance.now() - started) / 1000);
     this.seen.add(event.id);
@@ -135,12 +160,18 @@ export class RunEventPipeline {
     return event.type;
   }
 
-  /** Backs off while heartbeating, so a slow retry keeps the group membership. False when the consumer stops. */
-  private async waitWithHeartbeats(ms: number, { heartbeat, isRunning }: EachBatchPayload): Promise<boolean> {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
+  /**
+   * Waits `ms` while heartbeating, so a slow retry keeps the group membership;
+   * less when `until` settles first. False when the consumer stops.
+   */
+  private async waitWithHeartbeats(ms: number, { heartbeat, isRunning }: EachBatchPayload, until?: Promise<void>): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    let done = false;
+    void until?.then(() => (done = true));
+    while (Date.now() < deadline && !done) {
       if (!isRunning()) return false;
-      await sleep(Math.min(HEARTBEAT_STEP_MS, until - Date.now()));
+      const step = sleep(Math.min(HEARTBEAT_STEP_MS, deadline - Date.now()));
+      await (until ? Promise.race([step, until]) : step);
       await heartbeat();
     }
     return isRunning();

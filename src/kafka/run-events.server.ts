@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { KafkaContext, ServerKafka } from '@nestjs/microservices';
 import { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { HandlerAttemptContext } from './handler-attempt';
 import { Logger } from 'pino';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { RunEvent } from '../run-events/run-event.schema';
@@ -10,7 +11,7 @@ import { KafkaAdmin } from './kafka-admin';
 import { kafkaClientOptions } from './kafka-client';
 import { KafkaMetrics } from './kafka-metrics';
 import { KafkaStatus } from './kafka-status';
-import { KafkaConfig } from './kafka.config';
+import { KafkaConfig, REBALANCE_TIMEOUT_MS } from './kafka.config';
 import { keepTrying } from './keep-trying';
 import { RunEventPipeline } from './run-event-pipeline';
 import { TopicRegistry } from './topics';
@@ -46,6 +47,7 @@ export class RunEventsServer extends ServerKafka {
       consumer: {
         groupId: config.consumerGroup,
         sessionTimeout: config.sessionTimeoutMs,
+        rebalanceTimeout: REBALANCE_TIMEOUT_MS,
         heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
         allowAutoTopicCreation: false,
       },
@@ -95,8 +97,8 @@ export class RunEventsServer extends ServerKafka {
       partitionsConsumedConcurrently: this.config.topicPartitions,
       eachBatch: (payload) => {
         const handler = handlers.get(payload.batch.topic)!;
-        return this.pipeline.processBatch(payload, (event, message, batchPayload) =>
-          this.dispatch(handler, event, message, batchPayload),
+        return this.pipeline.processBatch(payload, (event, message, batchPayload, signal) =>
+          this.dispatch(handler, event, message, batchPayload, signal),
         );
       },
     });
@@ -129,14 +131,19 @@ export class RunEventsServer extends ServerKafka {
     });
   }
 
-  /** Calls the Nest-wrapped @EventPattern handler; an error comes back as an Observable error and is rethrown. */
+  /**
+   * Calls the Nest-wrapped @EventPattern handler, whose context carries the
+   * attempt's AbortSignal; an error comes back as an Observable error and is rethrown.
+   */
   private async dispatch(
     handler: (data: unknown, context: KafkaContext) => unknown,
     event: RunEvent,
     message: KafkaMessage,
     { batch, heartbeat }: EachBatchPayload,
+    signal: AbortSignal,
   ): Promise<void> {
-    const context = new KafkaContext([message, batch.partition, batch.topic, this.consumer!, heartbeat, this.producer!]);
+    const args = [message, batch.partition, batch.topic, this.consumer!, heartbeat, this.producer!] as const;
+    const context = new HandlerAttemptContext([...args], signal);
     const result = await handler(event, context);
     if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
   }
