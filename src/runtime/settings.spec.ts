@@ -99,6 +99,31 @@ describe('parseSettings', () => {
     expect(problemsOf(env).map((p) => p.split(' ')[0])).toEqual(variables);
   });
 
+  it('defaults the handler timeout and states the retry budget as time', () => {
+    expect(parseSettings({}).kafka).toMatchObject({
+      handlerTimeoutMs: 10000,
+      retryBudgetMs: 30000,
+      retryInitialBackoffMs: 200,
+      retryMaxBackoffMs: 10000,
+    });
+  });
+
+  it.each([
+    [{ KAFKA_HANDLER_TIMEOUT_MS: '59000' }, 'KAFKA_HANDLER_TIMEOUT_MS must be below 59000'],
+    [{ KAFKA_HANDLER_TIMEOUT_MS: ' 60000 ' }, 'KAFKA_HANDLER_TIMEOUT_MS must be below 59000'],
+    [{ KAFKA_RETRY_INITIAL_BACKOFF_MS: '500', KAFKA_RETRY_MAX_BACKOFF_MS: '100' }, 'KAFKA_RETRY_MAX_BACKOFF_MS must not be below'],
+    [{ KAFKA_RETRY_INITIAL_BACKOFF_MS: ' 500 ', KAFKA_RETRY_MAX_BACKOFF_MS: '100' }, 'KAFKA_RETRY_MAX_BACKOFF_MS must not be below'],
+  ])('checks rules across variables on the parsed values %j', (env, message) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(message);
+  });
+
+  it('reports a malformed value once, not again through a rule across variables', () => {
+    const problems = problemsOf({ KAFKA_HANDLER_TIMEOUT_MS: 'ten seconds', KAFKA_RETRY_MAX_BACKOFF_MS: 'soon' });
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(['KAFKA_HANDLER_TIMEOUT_MS', 'KAFKA_RETRY_MAX_BACKOFF_MS']);
+  });
+
   it('never echoes a secret value', () => {
     const problems = problemsOf({ KAFKA_SASL_PASSWORD: 'hunter2-secret', VAULT_TOKEN: 's.secret' });
     const message = new ConfigurationError(problems).message;
