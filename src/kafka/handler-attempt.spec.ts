@@ -76,7 +76,7 @@ describe('runAttempt', () => {
   });
 
   it('counts a handler that finishes after the timeout as failed', async () => {
-    const result = await runAttempt(() => after(80), options(30, 1000).options);
+    const result = await runAttempt(async () => void (await after(80)), options(30, 1000).options);
     expect(result).toMatchObject({ ok: false, error: expect.any(HandlerTimeoutError) });
   });
 
