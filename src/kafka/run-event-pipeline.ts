@@ -165,12 +165,13 @@ export class RunEventPipeline {
    * less when `until` settles first. False when the consumer stops.
    */
   private async waitWithHeartbeats(ms: number, { heartbeat, isRunning }: EachBatchPayload, until?: Promise<void>): Promise<boolean> {
-    const deadline = Date.now() + ms;
+    // The monotonic clock the retry budget is counted on.
+    const deadline = performance.now() + ms;
     let done = false;
     void until?.then(() => (done = true));
-    while (Date.now() < deadline && !done) {
+    while (performance.now() < deadline && !done) {
       if (!isRunning()) return false;
-      const step = sleep(Math.min(HEARTBEAT_STEP_MS, deadline - Date.now()));
+      const step = sleep(Math.ceil(Math.min(HEARTBEAT_STEP_MS, deadline - performance.now())));
       await (until ? Promise.race([step, until]) : step);
       await heartbeat();
     }

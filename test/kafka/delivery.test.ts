@@ -110,7 +110,8 @@ describe('handler errors', () => {
     const deadLettered = service.logs.withMessage('run event dead-lettered');
     expect(deadLettered.map((line) => line.eventId)).toEqual([broken.id, permanent.id]);
     const failingFor = Date.parse(String(deadLettered[0].time)) - handlers.startedAt.get(broken.id)![0];
-    expect(failingFor).toBeGreaterThanOrEqual(RETRY_BUDGET_MS - 1);
+    // Less a few ms: the service counts on the monotonic clock, this test on the wall clock.
+    expect(failingFor).toBeGreaterThanOrEqual(RETRY_BUDGET_MS - 10);
 
     const retried = service.logs.withMessage('run event retried');
     expect(retried.filter((line) => line.eventId === flaky.id).map((line) => [line.reason, line.retryInMs])).toEqual([
