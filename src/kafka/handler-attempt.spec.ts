@@ -21,7 +21,7 @@ const after = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('runAttempt', () => {
   it('returns success, and a handler error as a failure, without aborting the signal', async () => {
     let signal: AbortSignal | undefined;
-    const ok = await runAttempt(async (s) => void (signal = s), options(1000, 100).options);
+    const ok = await runAttempt(async (attempt) => void (signal = attempt.signal), options(1000, 100).options);
     expect(ok).toEqual({ ok: true });
     expect(signal?.aborted).toBe(false);
     const failure = await runAttempt(() => Promise.reject(new Error('slack unavailable')), options(1000, 100).options);
@@ -60,7 +60,7 @@ describe('runAttempt', () => {
   it('times out: aborts the signal with the timeout error, and waits for a handler that stops', async () => {
     let settledAt: number | undefined;
     const result = await runAttempt(
-      (signal) =>
+      ({ signal }) =>
         new Promise<void>((_resolve, reject) => {
           signal.addEventListener('abort', () => setTimeout(() => reject(signal.reason), 20));
         }).finally(() => (settledAt = Date.now())),

@@ -12,7 +12,13 @@ import { HandlerTimeoutError, runAttempt } from './handler-attempt';
 import { nextRetryMs, PermanentEventError, RetryLaterError, RetryPolicy } from './retry-policy';
 
 /** Calls the application's handler for one event (the Nest @EventPattern handler). */
-export type EventDispatch = (event: RunEvent, message: KafkaMessage, payload: EachBatchPayload, signal: AbortSignal) => Promise<void>;
+/** `attempt` aborts when the attempt times out; its signal goes to the handler. */
+export type EventDispatch = (
+  event: RunEvent,
+  message: KafkaMessage,
+  payload: EachBatchPayload,
+  attempt: AbortController,
+) => Promise<void>;
 
 /** Longest wait between two heartbeats while a retry backs off. */
 const HEARTBEAT_STEP_MS = 1000;
@@ -118,7 +124,7 @@ export class RunEventPipeline {
 
     const started = performance.now();
     for (let attempt = 1; ; attempt += 1) {
-      const result = await runAttempt((signal) => dispatch(event, message, payload, signal), {
+      const result = await runAttempt((attempt) => dispatch(event, message, payload, attempt), {
         timeoutMs: this.config.handlerTimeoutMs,
         graceMs: HANDLER_GRACE_MS,
         heartbeatEveryMs: HEARTBEAT_STEP_MS,

@@ -97,8 +97,8 @@ export class RunEventsServer extends ServerKafka {
       partitionsConsumedConcurrently: this.config.topicPartitions,
       eachBatch: (payload) => {
         const handler = handlers.get(payload.batch.topic)!;
-        return this.pipeline.processBatch(payload, (event, message, batchPayload, signal) =>
-          this.dispatch(handler, event, message, batchPayload, signal),
+        return this.pipeline.processBatch(payload, (event, message, batchPayload, attempt) =>
+          this.dispatch(handler, event, message, batchPayload, attempt),
         );
       },
     });
@@ -140,10 +140,10 @@ export class RunEventsServer extends ServerKafka {
     event: RunEvent,
     message: KafkaMessage,
     { batch, heartbeat }: EachBatchPayload,
-    signal: AbortSignal,
+    attempt: AbortController,
   ): Promise<void> {
     const args = [message, batch.partition, batch.topic, this.consumer!, heartbeat, this.producer!] as const;
-    const context = new HandlerAttemptContext([...args], signal);
+    const context = new HandlerAttemptContext([...args], attempt);
     const result = await handler(event, context);
     if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
   }

@@ -15,7 +15,12 @@ export class RunEventsController {
   // The untyped overload: the typed one declares every argument after the payload `unknown`.
   @EventPattern<string>(RUN_EVENTS_TOPIC)
   handle(@Payload() event: RunEvent, @Ctx() context: HandlerAttemptContext): Promise<void> {
-    return this.handlers.handle(event, { signal: context.signal });
+    // A getter, so the signal is made only for a handler that reads it (see HandlerAttemptContext).
+    return this.handlers.handle(event, {
+      get signal() {
+        return context.signal;
+      },
+    });
   }
 }
 
