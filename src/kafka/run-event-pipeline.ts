@@ -5,14 +5,16 @@ import { decodeRunEvent, RunEvent, RunEventType } from '../run-events/run-event.
 import { AppLogger } from '../runtime/logger';
 import { DeadLetterKind, DeadLetterWriter } from './dead-letter-writer';
 import { DedupeWindow } from './dedupe-window';
+import { HandlerTimeoutError, runAttempt } from './handler-attempt';
 import { KafkaMetrics } from './kafka-metrics';
 import { HANDLER_GRACE_MS, KafkaConfig } from './kafka.config';
 import { sleep } from './keep-trying';
-import { HandlerTimeoutError, runAttempt } from './handler-attempt';
 import { nextRetryMs, PermanentEventError, RetryLaterError, RetryPolicy } from './retry-policy';
 
-/** Calls the application's handler for one event (the Nest @EventPattern handler). */
-/** `attempt` aborts when the attempt times out; its signal goes to the handler. */
+/**
+ * Calls the application's handler for one event (the Nest @EventPattern
+ * handler). `attempt` aborts when the attempt times out; its signal goes to the handler.
+ */
 export type EventDispatch = (
   event: RunEvent,
   message: KafkaMessage,
@@ -124,7 +126,7 @@ export class RunEventPipeline {
 
     const started = performance.now();
     for (let attempt = 1; ; attempt += 1) {
-      const result = await runAttempt((attempt) => dispatch(event, message, payload, attempt), {
+      const result = await runAttempt((controller) => dispatch(event, message, payload, controller), {
         timeoutMs: this.config.handlerTimeoutMs,
         graceMs: HANDLER_GRACE_MS,
         heartbeatEveryMs: HEARTBEAT_STEP_MS,

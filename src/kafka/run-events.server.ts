@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { KafkaContext, ServerKafka } from '@nestjs/microservices';
 import { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
-import { HandlerAttemptContext } from './handler-attempt';
 import { Logger } from 'pino';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { RunEvent } from '../run-events/run-event.schema';
 import { Lifecycle } from '../runtime/lifecycle';
 import { AppLogger } from '../runtime/logger';
+import { HandlerAttemptContext } from './handler-attempt';
 import { KafkaAdmin } from './kafka-admin';
 import { kafkaClientOptions } from './kafka-client';
 import { KafkaMetrics } from './kafka-metrics';
