@@ -11,6 +11,7 @@ export class KafkaMetrics {
   readonly produceDuration: Histogram<'topic'>;
   readonly consumed: Counter<'topic' | 'outcome'>;
   readonly deadLetters: Counter<'topic' | 'reason'>;
+  readonly deadLetterRefusals: Counter<'topic' | 'error'>;
   readonly handlingDuration: Histogram<'topic'>;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly rebalances: Counter;
@@ -50,6 +51,12 @@ export class KafkaMetrics {
       name: 'coffeebuddy_kafka_dead_letters_total',
       help: 'Messages written to a dead-letter topic, by original topic and error kind.',
       labelNames: ['topic', 'reason'],
+      registers,
+    });
+    this.deadLetterRefusals = new Counter({
+      name: 'coffeebuddy_kafka_dead_letter_refusals_total',
+      help: 'Dead-letter writes that failed (each one pauses or keeps paused its partition), by original topic and broker error.',
+      labelNames: ['topic', 'error'],
       registers,
     });
     this.handlingDuration = new Histogram({

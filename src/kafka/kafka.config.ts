@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanVar, enumVar, integerVar, optionalText, textVar } from '../runtime/env-schema';
+import { booleanVar, enumVar, integerVar, optionalIntegerVar, optionalText, textVar } from '../runtime/env-schema';
 
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
@@ -14,6 +14,11 @@ export class KafkaConfig {
   readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string };
   readonly ssl!: boolean;
   readonly topicPartitions!: number;
+  /** Replication factor and min.insync.replicas of the topics the service creates; undefined: the broker's default. */
+  readonly topicReplicationFactor?: number;
+  readonly topicMinInsyncReplicas?: number;
+  /** retention.ms of the dead-letter topics the service creates; undefined: the broker's default. */
+  readonly deadLetterRetentionMs?: number;
   readonly sessionTimeoutMs!: number;
   readonly handlerMaxAttempts!: number;
   readonly retryInitialBackoffMs!: number;
@@ -56,6 +61,10 @@ export const kafkaEnvSchema = z.object({
   KAFKA_SASL_PASSWORD: optionalText(),
   KAFKA_SSL: booleanVar(false),
   KAFKA_TOPIC_PARTITIONS: integerVar(1, 1000, 6),
+  KAFKA_TOPIC_REPLICATION_FACTOR: optionalIntegerVar(1, 32),
+  KAFKA_TOPIC_MIN_INSYNC_REPLICAS: optionalIntegerVar(1, 32),
+  // -1 keeps dead letters forever, as Kafka's retention.ms does.
+  KAFKA_DLQ_RETENTION_MS: optionalIntegerVar(-1, 2 ** 53 - 1),
   KAFKA_SESSION_TIMEOUT_MS: integerVar(6000, 300000, 30000),
   KAFKA_HANDLER_MAX_ATTEMPTS: integerVar(1, 100, 5),
   KAFKA_RETRY_INITIAL_BACKOFF_MS: integerVar(1, 60000, 200),
@@ -92,6 +101,11 @@ export function kafkaCrossProblems(env: Readonly<Record<string, string | undefin
   if (max < initial) {
     problems.push({ variable: 'KAFKA_RETRY_MAX_BACKOFF_MS', message: 'must not be below KAFKA_RETRY_INITIAL_BACKOFF_MS' });
   }
+  const replication = Number(env.KAFKA_TOPIC_REPLICATION_FACTOR);
+  const minInsync = Number(env.KAFKA_TOPIC_MIN_INSYNC_REPLICAS);
+  if (given('KAFKA_TOPIC_REPLICATION_FACTOR') && given('KAFKA_TOPIC_MIN_INSYNC_REPLICAS') && minInsync > replication) {
+    problems.push({ variable: 'KAFKA_TOPIC_MIN_INSYNC_REPLICAS', message: 'must not be above KAFKA_TOPIC_REPLICATION_FACTOR' });
+  }
   return problems;
 }
 
@@ -108,6 +122,9 @@ export function toKafkaConfig(env: KafkaEnv): KafkaConfig {
         : { mechanism, username: env.KAFKA_SASL_USERNAME ?? '', password: env.KAFKA_SASL_PASSWORD ?? '' },
     ssl: env.KAFKA_SSL,
     topicPartitions: env.KAFKA_TOPIC_PARTITIONS,
+    topicReplicationFactor: env.KAFKA_TOPIC_REPLICATION_FACTOR,
+    topicMinInsyncReplicas: env.KAFKA_TOPIC_MIN_INSYNC_REPLICAS,
+    deadLetterRetentionMs: env.KAFKA_DLQ_RETENTION_MS,
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     handlerMaxAttempts: env.KAFKA_HANDLER_MAX_ATTEMPTS,
     retryInitialBackoffMs: env.KAFKA_RETRY_INITIAL_BACKOFF_MS,
