@@ -61,7 +61,7 @@ export class RunEventPipeline implements OnModuleDestroy {
     private readonly config: KafkaConfig,
     private readonly metrics: KafkaMetrics,
     private readonly deadLetters: DeadLetterWriter,
-    logger: AppLogger,
+    private readonly logger: AppLogger,
   ) {
     this.log = logger.child('RunEventPipeline');
     this.seen = new DedupeWindow(config.dedupeWindowSize);
@@ -96,6 +96,7 @@ export class RunEventPipeline implements OnModuleDestroy {
         if (outcome === 'unsettled') break;
         settled = message.offset;
         if (++sinceResolve === RESOLVE_EVERY) {
+          await this.logger.written();
           resolveOffset(settled);
           sinceResolve = 0;
         }
@@ -110,7 +111,11 @@ export class RunEventPipeline implements OnModuleDestroy {
         }
       }
     } finally {
-      if (settled !== undefined) resolveOffset(settled);
+      if (settled !== undefined) {
+        // The lines of settled events leave the process before their offsets can be committed.
+        await this.logger.written();
+        resolveOffset(settled);
+      }
       if (tally.handled > 0) this.metrics.consumed.inc({ topic, outcome: 'handled' }, tally.handled);
       if (tally.duplicate > 0) this.metrics.consumed.inc({ topic, outcome: 'duplicate' }, tally.duplicate);
       for (const [type, count] of tally.byType) this.metrics.runEventsHandled.inc({ type }, count);
