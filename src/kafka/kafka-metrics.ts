@@ -12,6 +12,7 @@ export class KafkaMetrics {
   readonly consumed: Counter<'topic' | 'outcome'>;
   readonly deadLetters: Counter<'topic' | 'reason'>;
   readonly deadLetterRefusals: Counter<'topic' | 'error'>;
+  readonly pausedPartitions: Gauge<'topic'>;
   readonly handlingDuration: Histogram<'topic'>;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly rebalances: Counter;
@@ -57,6 +58,12 @@ export class KafkaMetrics {
       name: 'coffeebuddy_kafka_dead_letter_refusals_total',
       help: 'Dead-letter writes that failed (each one pauses or keeps paused its partition), by original topic and broker error.',
       labelNames: ['topic', 'error'],
+      registers,
+    });
+    this.pausedPartitions = new Gauge({
+      name: 'coffeebuddy_kafka_paused_partitions',
+      help: 'Partitions paused until a refused dead-letter write is accepted, by topic.',
+      labelNames: ['topic'],
       registers,
     });
     this.handlingDuration = new Histogram({

@@ -218,8 +218,13 @@ export class RunEventPipeline implements OnModuleDestroy {
    * the partition is paused, when the refusal changes, and when it resumes.
    */
   private pauseUntilWritten({ letter, eventId, refusal }: DeadLetterRefused, { pause }: EachBatchPayload, log: Logger): void {
-    const resume = pause();
     const { topic, partition, message } = letter;
+    const resumePartition = pause();
+    this.metrics.pausedPartitions.inc({ topic });
+    const resume = () => {
+      this.metrics.pausedPartitions.dec({ topic });
+      resumePartition();
+    };
     const offset = Number(message.offset);
     let refusedWith = this.countRefusal(topic, refusal);
     log.error({ err: refusal, error: refusedWith, eventId, offset }, 'dead-letter write refused, partition paused');

@@ -128,6 +128,7 @@ describe('a dead-letter topic that refuses a write', () => {
     await waitFor(async () => (await refusalsMetric(service, topic)) >= 3, 'three refusals counted while retrying', 30000);
     expect(handlers.handledIds()).not.toContain(blocked.id);
     expect((await fetch(`${service.url}/health/live`)).status).toBe(200);
+    expect(await metricValue(service.url, `coffeebuddy_kafka_paused_partitions{topic="${topic}"}`)).toBe(1);
     // Logged once for the change of state, not once per refusal.
     const paused = service.logs.withMessage('dead-letter write refused, partition paused');
     expect(paused).toHaveLength(1);
@@ -140,6 +141,7 @@ describe('a dead-letter topic that refuses a write', () => {
     expect(letters.map((l) => l.value?.toString())).toEqual([poison]);
     expect(service.logs.withMessage('dead-letter write accepted, partition resumed')).toHaveLength(1);
     expect(service.logs.withMessage('run event dead-lettered')).toHaveLength(1);
+    expect(await metricValue(service.url, `coffeebuddy_kafka_paused_partitions{topic="${topic}"}`)).toBe(0);
     expect(service.logs.withMessage('consumer crashed')).toHaveLength(0);
     expect((await fetch(`${service.url}/health/live`)).status).toBe(200);
   }, 120000);
