@@ -31,9 +31,9 @@ export class KafkaAdmin implements OnModuleDestroy {
   }
 
   /**
-   * Creates the owned topics that are missing, waiting for their leaders: the
-   * source topics first, then each dead-letter topic with a max.message.bytes
-   * above its source's, so that a letter with its headers fits. Existing
+   * Creates the owned topics that are missing, waiting for their leaders, each
+   * dead-letter topic with a max.message.bytes above its source's, so that a
+   * letter with its headers fits. Existing
    * topics weaker than configured get one warning and are never altered.
    */
   async ensureTopics(): Promise<void> {
@@ -46,23 +46,25 @@ export class KafkaAdmin implements OnModuleDestroy {
     }
     const missing = owned.filter(({ name }) => !existing.has(name));
     if (missing.length === 0) return;
-    await this.create(admin, missing.filter(({ deadLetterOf }) => !deadLetterOf).map(({ name }) => ({ topic: name })));
-    const letters = missing.filter(({ deadLetterOf }) => deadLetterOf);
-    if (letters.length > 0) {
-      const sourceBytes = await this.configValues(admin, letters.map(({ deadLetterOf }) => deadLetterOf!), 'max.message.bytes');
-      await this.create(
-        admin,
-        letters.map(({ name, deadLetterOf }) => ({
-          topic: name,
-          configEntries: [
-            { name: 'max.message.bytes', value: String(sourceBytes.get(deadLetterOf!)! + DEAD_LETTER_HEADROOM_BYTES) },
-            ...(this.config.deadLetterRetentionMs === undefined
-              ? []
-              : [{ name: 'retention.ms', value: String(this.config.deadLetterRetentionMs) }]),
-          ],
-        })),
-      );
-    }
+    const sourceBytes = await this.maxMessageBytes(
+      admin,
+      missing.flatMap(({ deadLetterOf }) => (deadLetterOf ? [deadLetterOf] : [])),
+      existing,
+    );
+    await this.create(
+      admin,
+      missing.map(({ name, deadLetterOf }) => ({
+        topic: name,
+        configEntries: deadLetterOf
+          ? [
+              { name: 'max.message.bytes', value: String(sourceBytes.get(deadLetterOf)! + DEAD_LETTER_HEADROOM_BYTES) },
+              ...(this.config.deadLetterRetentionMs === undefined
+                ? []
+                : [{ name: 'retention.ms', value: String(this.config.deadLetterRetentionMs) }]),
+            ]
+          : [],
+      })),
+    );
     this.log.info(
       {
         topics: missing.map(({ name }) => name),
@@ -130,8 +132,28 @@ export class KafkaAdmin implements OnModuleDestroy {
     }
   }
 
+  /**
+   * The max.message.bytes of each source topic: its own when it exists, else
+   * the broker's message.max.bytes, which a topic created without it gets.
+   */
+  private async maxMessageBytes(admin: Admin, sources: string[], existing: Set<string>): Promise<Map<string, number>> {
+    const sizes = await this.configValues(admin, sources.filter((topic) => existing.has(topic)), 'max.message.bytes');
+    const created = sources.filter((topic) => !existing.has(topic));
+    if (created.length > 0) {
+      const { brokers } = await admin.describeCluster();
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.BROKER, name: String(brokers[0].nodeId), configNames: ['message.max.bytes'] }],
+      });
+      const brokerDefault = Number(resources[0].configEntries.find((entry) => entry.configName === 'message.max.bytes')!.configValue);
+      for (const topic of created) sizes.set(topic, brokerDefault);
+    }
+    return sizes;
+  }
+
   /** One numeric topic config (its effective value, broker default included) for each topic. */
   private async configValues(admin: Admin, topics: string[], configName: string): Promise<Map<string, number>> {
+    if (topics.length === 0) return new Map();
     const { resources } = await admin.describeConfigs({
       includeSynonyms: false,
       resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: [configName] })),
