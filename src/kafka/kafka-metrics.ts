@@ -11,6 +11,8 @@ export class KafkaMetrics {
   readonly produceDuration: Histogram<'topic'>;
   readonly consumed: Counter<'topic' | 'outcome'>;
   readonly deadLetters: Counter<'topic' | 'reason'>;
+  readonly deadLetterRefusals: Counter<'topic' | 'error'>;
+  readonly pausedPartitions: Gauge<'topic'>;
   readonly handlingDuration: Histogram<'topic'>;
   readonly handlerTimeouts: Counter<'topic'>;
   readonly handlerAbandoned: Counter<'topic'>;
@@ -52,6 +54,18 @@ export class KafkaMetrics {
       name: 'coffeebuddy_kafka_dead_letters_total',
       help: 'Messages written to a dead-letter topic, by original topic and error kind.',
       labelNames: ['topic', 'reason'],
+      registers,
+    });
+    this.deadLetterRefusals = new Counter({
+      name: 'coffeebuddy_kafka_dead_letter_refusals_total',
+      help: 'Dead-letter writes that failed (each one pauses or keeps paused its partition), by original topic and broker error.',
+      labelNames: ['topic', 'error'],
+      registers,
+    });
+    this.pausedPartitions = new Gauge({
+      name: 'coffeebuddy_kafka_paused_partitions',
+      help: 'Partitions paused until a refused dead-letter write is accepted, by topic.',
+      labelNames: ['topic'],
       registers,
     });
     this.handlingDuration = new Histogram({

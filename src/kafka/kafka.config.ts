@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanVar, enumVar, integerVar, optionalText, textVar } from '../runtime/env-schema';
+import { booleanVar, enumVar, integerVar, optionalIntegerVar, optionalText, textVar } from '../runtime/env-schema';
 
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
@@ -19,6 +19,11 @@ export class KafkaConfig {
   readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string };
   readonly ssl!: boolean;
   readonly topicPartitions!: number;
+  /** Replication factor and min.insync.replicas of the topics the service creates; undefined: the broker's default. */
+  readonly topicReplicationFactor?: number;
+  readonly topicMinInsyncReplicas?: number;
+  /** retention.ms of the dead-letter topics the service creates; undefined: the broker's default. */
+  readonly deadLetterRetentionMs?: number;
   readonly sessionTimeoutMs!: number;
   /** An attempt that runs longer fails; its AbortSignal fires. */
   readonly handlerTimeoutMs!: number;
@@ -64,6 +69,10 @@ export const kafkaEnvSchema = z.object({
   KAFKA_SASL_PASSWORD: optionalText(),
   KAFKA_SSL: booleanVar(false),
   KAFKA_TOPIC_PARTITIONS: integerVar(1, 1000, 6),
+  KAFKA_TOPIC_REPLICATION_FACTOR: optionalIntegerVar(1, 32),
+  KAFKA_TOPIC_MIN_INSYNC_REPLICAS: optionalIntegerVar(1, 32),
+  // -1 keeps dead letters forever, as Kafka's retention.ms does.
+  KAFKA_DLQ_RETENTION_MS: optionalIntegerVar(-1, 2 ** 53 - 1),
   KAFKA_SESSION_TIMEOUT_MS: integerVar(6000, 300000, 30000),
   KAFKA_HANDLER_TIMEOUT_MS: integerVar(100, 300000, 10000),
   KAFKA_RETRY_BUDGET_MS: integerVar(0, 3_600_000, 30000),
@@ -109,13 +118,23 @@ export function kafkaCrossProblems(env: Readonly<Record<string, string | undefin
       message: `must be below ${REBALANCE_TIMEOUT_MS - HANDLER_GRACE_MS} (the consumer's ${REBALANCE_TIMEOUT_MS} ms rebalance timeout less the ${HANDLER_GRACE_MS} ms grace of a timed-out handler)`,
     });
   }
+  const replication = parsed(env, 'KAFKA_TOPIC_REPLICATION_FACTOR');
+  const minInsync = parsed(env, 'KAFKA_TOPIC_MIN_INSYNC_REPLICAS');
+  if (replication !== undefined && minInsync !== undefined && minInsync > replication) {
+    problems.push({ variable: 'KAFKA_TOPIC_MIN_INSYNC_REPLICAS', message: 'must not be above KAFKA_TOPIC_REPLICATION_FACTOR' });
+  }
   return problems;
 }
 
 /** One integer variable as the schema parses it, or undefined when it is invalid (reported on its own). */
 function parsed(
   env: Readonly<Record<string, string | undefined>>,
-  variable: 'KAFKA_RETRY_INITIAL_BACKOFF_MS' | 'KAFKA_RETRY_MAX_BACKOFF_MS' | 'KAFKA_HANDLER_TIMEOUT_MS',
+  variable:
+    | 'KAFKA_RETRY_INITIAL_BACKOFF_MS'
+    | 'KAFKA_RETRY_MAX_BACKOFF_MS'
+    | 'KAFKA_HANDLER_TIMEOUT_MS'
+    | 'KAFKA_TOPIC_REPLICATION_FACTOR'
+    | 'KAFKA_TOPIC_MIN_INSYNC_REPLICAS',
 ): number | undefined {
   return kafkaEnvSchema.shape[variable].safeParse(env[variable]).data;
 }
@@ -133,6 +152,9 @@ export function toKafkaConfig(env: KafkaEnv): KafkaConfig {
         : { mechanism, username: env.KAFKA_SASL_USERNAME ?? '', password: env.KAFKA_SASL_PASSWORD ?? '' },
     ssl: env.KAFKA_SSL,
     topicPartitions: env.KAFKA_TOPIC_PARTITIONS,
+    topicReplicationFactor: env.KAFKA_TOPIC_REPLICATION_FACTOR,
+    topicMinInsyncReplicas: env.KAFKA_TOPIC_MIN_INSYNC_REPLICAS,
+    deadLetterRetentionMs: env.KAFKA_DLQ_RETENTION_MS,
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     handlerTimeoutMs: env.KAFKA_HANDLER_TIMEOUT_MS,
     retryBudgetMs: env.KAFKA_RETRY_BUDGET_MS,

@@ -26,6 +26,9 @@ describe('parseSettings', () => {
       consumerGroup: 'coffeebuddy-run-events',
       sasl: undefined,
       ssl: false,
+      topicReplicationFactor: undefined,
+      topicMinInsyncReplicas: undefined,
+      deadLetterRetentionMs: undefined,
     });
   });
 
@@ -44,6 +47,9 @@ describe('parseSettings', () => {
       KAFKA_SASL_USERNAME: 'svc',
       KAFKA_SASL_PASSWORD: 'pw',
       KAFKA_SSL: 'true',
+      KAFKA_TOPIC_REPLICATION_FACTOR: '3',
+      KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2',
+      KAFKA_DLQ_RETENTION_MS: '2592000000',
     });
     expect(settings.http.port).toBe(9090);
     expect(settings.log.format).toBe('json');
@@ -56,6 +62,9 @@ describe('parseSettings', () => {
       consumerGroup: 'cb-group',
       sasl: { mechanism: 'scram-sha-512', username: 'svc', password: 'pw' },
       ssl: true,
+      topicReplicationFactor: 3,
+      topicMinInsyncReplicas: 2,
+      deadLetterRetentionMs: 2592000000,
     });
     expect(Object.isFrozen(settings.kafka)).toBe(true);
   });
@@ -74,6 +83,9 @@ describe('parseSettings', () => {
     ['KAFKA_SSL', 'maybe', 'must be true or false'],
     ['KAFKA_SASL_MECHANISM', 'gssapi', 'must be one of none, plain, scram-sha-256, scram-sha-512'],
     ['KAFKA_TOPIC_PREFIX', 'coffee buddy', 'must be letters, digits'],
+    ['KAFKA_TOPIC_REPLICATION_FACTOR', '0', 'must be an integer from 1 to 32'],
+    ['KAFKA_TOPIC_MIN_INSYNC_REPLICAS', 'two', 'must be an integer from 1 to 32'],
+    ['KAFKA_DLQ_RETENTION_MS', '-2', 'must be an integer from -1 to'],
   ])('names %s=%j as bad', (variable, value, message) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);
@@ -122,6 +134,12 @@ describe('parseSettings', () => {
   it('reports a malformed value once, not again through a rule across variables', () => {
     const problems = problemsOf({ KAFKA_HANDLER_TIMEOUT_MS: 'ten seconds', KAFKA_RETRY_MAX_BACKOFF_MS: 'soon' });
     expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(['KAFKA_HANDLER_TIMEOUT_MS', 'KAFKA_RETRY_MAX_BACKOFF_MS']);
+  });
+
+  it('rejects min.insync.replicas above the replication factor', () => {
+    expect(problemsOf({ KAFKA_TOPIC_REPLICATION_FACTOR: '2', KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '3' })).toEqual([
+      expect.stringContaining('KAFKA_TOPIC_MIN_INSYNC_REPLICAS must not be above KAFKA_TOPIC_REPLICATION_FACTOR'),
+    ]);
   });
 
   it('never echoes a secret value', () => {

@@ -96,6 +96,15 @@ describe.each(OVERLAYS)('Deployment of deploy/%s', (overlay) => {
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
   });
 
+  it('replicates topics in prod (3 replicas, 2 in sync) and keeps dead letters 30 days; elsewhere the broker decides', () => {
+    const { topicReplicationFactor, topicMinInsyncReplicas, deadLetterRetentionMs } = settings.kafka;
+    if (overlay.endsWith('prod')) {
+      expect([topicReplicationFactor, topicMinInsyncReplicas, deadLetterRetentionMs]).toEqual([3, 2, 30 * 24 * 3600 * 1000]);
+    } else {
+      expect([topicReplicationFactor, topicMinInsyncReplicas, deadLetterRetentionMs]).toEqual([undefined, undefined, undefined]);
+    }
+  });
+
   it('probes /health/live and /health/ready on the container port the app listens on', () => {
     const port = container.ports.find((p: { name: string }) => p.name === 'http');
     expect(port.containerPort).toBe(settings.http.port);

@@ -20,6 +20,19 @@ async function spawnReplica(env: Record<string, string>): Promise<ServiceProcess
 
 const handledIds = (replica: ServiceProcess) => replica.withMessage('run event handled').map((line) => line.eventId as string);
 
+/** True when the group's committed offset of every partition of the topic is at its high watermark. */
+async function everyOffsetCommitted(groupId: string, topic: string): Promise<boolean> {
+  const admin = kafkaClient().admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return ends.every(({ partition, high }) => committed.partitions.find((p) => p.partition === partition)?.offset === high);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Produces the events in chunks, spread over time like real traffic, so signals land mid-stream. */
 async function stream(topic: string, events: RunEvent[], chunk = 100, pauseMs = 40): Promise<void> {
   const producer = kafkaClient().producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -98,8 +111,10 @@ describe('several service processes', () => {
     expect((await victim.exit()).signal).toBe('SIGKILL');
     await producing;
 
+    // Wait on the commits, not on the lines: a committed event whose line was lost would never be handled again.
+    await waitFor(() => everyOffsetCommitted(env.KAFKA_CONSUMER_GROUP, topic), 'the group to commit every offset of the topic', 90000);
     const handledBy = () => [victim, ...survivors].flatMap(handledIds);
-    await waitFor(() => new Set(handledBy()).size >= events.length, 'the survivors to take over', 90000);
+    await waitFor(() => new Set(handledBy()).size >= events.length, 'a "run event handled" line for every event in some output', 15000);
     const all = handledBy();
     expect(events.filter((e) => !new Set(all).has(e.id))).toEqual([]);
 
