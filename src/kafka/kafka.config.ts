@@ -22,7 +22,7 @@ export class KafkaConfig {
   readonly maxEventBytes!: number;
   /** kafkajs' requestTimeout for every client; also how long a send waits for a replaced producer to connect. */
   readonly requestTimeoutMs!: number;
-  /** Retries of one send before it fails back to the caller. */
+  /** Retries of one send before it fails back to the caller (kafkajs' idempotent producer needs at least 1). */
   readonly producerRetries!: number;
 }
 
@@ -67,7 +67,7 @@ export const kafkaEnvSchema = z.object({
   KAFKA_DEDUPE_WINDOW_SIZE: integerVar(0, 10_000_000, 100_000),
   KAFKA_MAX_EVENT_BYTES: integerVar(256, 10_485_760, 65536),
   KAFKA_REQUEST_TIMEOUT_MS: integerVar(100, 300000, 10000),
-  KAFKA_PRODUCER_RETRIES: integerVar(0, 20, 5),
+  KAFKA_PRODUCER_RETRIES: integerVar(1, 20, 5),
 });
 
 type KafkaEnv = z.output<typeof kafkaEnvSchema>;

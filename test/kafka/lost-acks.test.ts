@@ -5,7 +5,7 @@ import { deadLetterTopic, RUN_EVENTS_TOPIC, TopicRegistry } from '../../src/kafk
 import { RunEvent } from '../../src/run-events/run-event.schema';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import { FaultProxy, KafkaApi } from '../support/fault-proxy';
-import { isolatedKafkaEnv, kafkaClient, orderPlaced, produceRaw, readTopic } from '../support/kafka';
+import { isolatedKafkaEnv, kafkaClient, orderPlaced, produceRaw, readAll } from '../support/kafka';
 import { metricValue } from '../support/metrics';
 import { RecordingHandlers } from '../support/recording-handlers';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -43,19 +43,6 @@ async function startBehindProxy(handlers = new RecordingHandlers()) {
 
 const producerConnected = (service: TestApp, what: string) =>
   waitFor(async () => (await metricValue(service.url, 'coffeebuddy_kafka_producer_connected')) === 1, what);
-
-/** Every message in a topic, read on the broker's plain listener. */
-async function readAll(topic: string): Promise<KafkaMessage[]> {
-  const admin = kafkaClient().admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    const count = offsets.reduce((sum, { high, low }) => sum + Number(high) - Number(low), 0);
-    return count === 0 ? [] : await readTopic(topic, count);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 const eventIds = (messages: KafkaMessage[]) => messages.map((message) => (JSON.parse(message.value!.toString()) as RunEvent).id);
 
