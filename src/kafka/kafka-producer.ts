@@ -126,6 +126,7 @@ export class KafkaProducer implements OnModuleInit, OnModuleDestroy {
 
   /** Throws away a producer whose send failed: its rolled-back sequence numbers must never be used again. */
   private replace(failed: ProducerInstance, error: unknown): void {
+    failed.ready = false; // no later send goes out on it, even during shutdown when no replacement comes
     if (this.current !== failed || this.stopping.signal.aborted) return;
     this.current = this.connectNew(true);
     this.status.setProducerConnected(false);
