@@ -21,7 +21,7 @@ export function kafkaClientOptions(config: KafkaConfig, log: Logger, clientIdSuf
     ssl: config.ssl,
     sasl: config.sasl ? ({ ...config.sasl } as SASLOptions) : undefined,
     connectionTimeout: 3000,
-    requestTimeout: 10000,
+    requestTimeout: config.requestTimeoutMs,
     retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: 8 },
     logLevel: logLevel.WARN,
     logCreator:

@@ -9,6 +9,7 @@ export class KafkaMetrics {
   readonly produced: Counter<'topic'>;
   readonly produceFailures: Counter<'topic'>;
   readonly produceDuration: Histogram<'topic'>;
+  readonly producerReplacements: Counter;
   readonly consumed: Counter<'topic' | 'outcome'>;
   readonly deadLetters: Counter<'topic' | 'reason'>;
   readonly deadLetterRefusals: Counter<'topic' | 'error'>;
@@ -42,6 +43,11 @@ export class KafkaMetrics {
       help: 'Time from send to broker acknowledgement, per send call, by topic.',
       labelNames: ['topic'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.producerReplacements = new Counter({
+      name: 'coffeebuddy_kafka_producer_replacements_total',
+      help: 'Producers thrown away and replaced by a new one (new producer id) after a failed send.',
       registers,
     });
     this.consumed = new Counter({

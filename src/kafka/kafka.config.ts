@@ -33,6 +33,10 @@ export class KafkaConfig {
   readonly retryMaxBackoffMs!: number;
   readonly dedupeWindowSize!: number;
   readonly maxEventBytes!: number;
+  /** kafkajs' requestTimeout for every client; also how long a send waits for a replaced producer to connect. */
+  readonly requestTimeoutMs!: number;
+  /** Retries of one send before it fails back to the caller (kafkajs' idempotent producer needs at least 1). */
+  readonly producerRetries!: number;
 }
 
 const hostPort = /^[A-Za-z0-9.-]+:(\d{1,5})$/;
@@ -80,6 +84,8 @@ export const kafkaEnvSchema = z.object({
   KAFKA_RETRY_MAX_BACKOFF_MS: integerVar(1, 300000, 10000),
   KAFKA_DEDUPE_WINDOW_SIZE: integerVar(0, 10_000_000, 100_000),
   KAFKA_MAX_EVENT_BYTES: integerVar(256, 10_485_760, 65536),
+  KAFKA_REQUEST_TIMEOUT_MS: integerVar(100, 300000, 10000),
+  KAFKA_PRODUCER_RETRIES: integerVar(1, 20, 5),
 });
 
 type KafkaEnv = z.output<typeof kafkaEnvSchema>;
@@ -162,5 +168,7 @@ export function toKafkaConfig(env: KafkaEnv): KafkaConfig {
     retryMaxBackoffMs: env.KAFKA_RETRY_MAX_BACKOFF_MS,
     dedupeWindowSize: env.KAFKA_DEDUPE_WINDOW_SIZE,
     maxEventBytes: env.KAFKA_MAX_EVENT_BYTES,
+    requestTimeoutMs: env.KAFKA_REQUEST_TIMEOUT_MS,
+    producerRetries: env.KAFKA_PRODUCER_RETRIES,
   };
 }

@@ -61,10 +61,12 @@ export class RunEventsServer extends ServerKafka {
   /** Returns at once so HTTP serves; the broker connection is made in the background, retried until it works. */
   override async listen(callback: (error?: unknown) => void): Promise<void> {
     callback();
+    const { signal } = this.stopping;
     this.connecting = keepTrying(
       async () => {
         try {
           await this.admin.ensureTopics();
+          signal.throwIfAborted();
           this.client = await this.createClient();
           await this.start(() => undefined);
         } catch (error) {
@@ -73,13 +75,19 @@ export class RunEventsServer extends ServerKafka {
         }
       },
       {
-        signal: this.stopping.signal,
+        signal,
         onFailure: (error, retryInMs) => this.log.warn({ err: error, retryInMs }, 'consumer cannot connect, retrying'),
+        // A connect abandoned on shutdown may still succeed later: close what it opened.
+        onAbandoned: () => this.disconnectClients(),
       },
     );
   }
 
-  /** Stops fetching, lets the batch in flight finish (kafkajs waits for it), commits, leaves the group. */
+  /**
+   * Stops fetching, lets the batch in flight finish (kafkajs waits for it),
+   * commits, leaves the group. A connect still under way is abandoned, not
+   * waited for: with the broker unreachable there is nothing to drain.
+   */
   override async close(): Promise<void> {
     this.stopping.abort();
     await this.connecting;

@@ -81,3 +81,16 @@ export async function readTopic(topic: string, count: number, timeoutMs = 30000,
   }
   return messages;
 }
+
+/** Every message a topic holds now, from the beginning. */
+export async function readAll(topic: string, servers = bootstrap()): Promise<KafkaMessage[]> {
+  const admin = kafkaClient(servers).admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const count = offsets.reduce((sum, { high, low }) => sum + Number(high) - Number(low), 0);
+    return count === 0 ? [] : await readTopic(topic, count, 30000, servers);
+  } finally {
+    await admin.disconnect();
+  }
+}
