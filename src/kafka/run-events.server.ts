@@ -24,7 +24,7 @@ import { TopicRegistry } from './topics';
  * partition per fetch: enough to keep the loop busy (docs/benchmarks.md),
  * small enough to keep a backlog within the pod's memory limit.
  */
-export const FETCH_MAX_BYTES_PER_PARTITION = 256 * 1024;
+const FETCH_MAX_BYTES_PER_PARTITION = 256 * 1024;
 
 /**
  * The Nest Kafka transport, with what the stock ServerKafka lacks:
