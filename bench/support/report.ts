@@ -1,3 +1,5 @@
+import type { BacklogSection } from '../suites/backlog';
+import { BACKLOG_PEAK_SHARE } from '../suites/backlog';
 import type { ConsumeSection } from '../suites/consume';
 import type { LatencySection } from '../suites/latency';
 import type { ProbesSection } from '../suites/probes';
@@ -12,6 +14,7 @@ export interface Sections {
   latency?: LatencySection;
   probes?: ProbesSection;
   startup?: StartupSection;
+  backlog?: BacklogSection;
 }
 
 export interface Target {
@@ -38,6 +41,7 @@ export function targets(s: Sections): Target[] {
     atMost('start-up: service / minimal Nest app', s.startup.ratios.startup, 1.5);
     atMost('idle RSS: service / minimal Nest app', s.startup.ratios.idleRss, 1.3);
   }
+  if (s.backlog) atMost('backlog peak RSS / pod memory limit', s.backlog.ratios.manifestPeakVsLimit, BACKLOG_PEAK_SHARE);
   return list;
 }
 
@@ -128,6 +132,16 @@ export function resultsTable(s: Sections): string {
       s.startup.ratios.startup, targetCell(all, 'start-up: service / minimal Nest app'));
     row('Idle RSS', cell(a.service.idleRssMb, fixed(1), 'MiB'), cell(a['minimal-nest'].idleRssMb, fixed(1), 'MiB'), s.startup.ratios.idleRss,
       targetCell(all, 'idle RSS: service / minimal Nest app'));
+  }
+  if (s.backlog) {
+    const b = s.backlog.modes;
+    const k = Math.round(s.backlog.messages / 1000);
+    row(`Peak RSS draining a ${k}k backlog: manifest NODE_OPTIONS vs pod memory limit`, cell(b.manifest.peakRssMb, fixed(1), 'MiB'),
+      `${s.backlog.memoryLimitMiB} MiB`, s.backlog.ratios.manifestPeakVsLimit, targetCell(all, 'backlog peak RSS / pod memory limit'));
+    row('  peak RSS draining the backlog: manifest NODE_OPTIONS vs Node defaults', cell(b.manifest.peakRssMb, fixed(1), 'MiB'),
+      cell(b['node-defaults'].peakRssMb, fixed(1), 'MiB'), s.backlog.ratios.manifestVsNodeDefaults);
+    row('  time to drain, start-up included: manifest NODE_OPTIONS vs Node defaults', cell(b.manifest.drainMs, int, 'ms'),
+      cell(b['node-defaults'].drainMs, int, 'ms'), b.manifest.drainMs.median / b['node-defaults'].drainMs.median);
   }
   return markdown(['Figure', 'Service', 'Baseline', 'Ratio', 'Target'], rows);
 }

@@ -39,6 +39,9 @@ export class KafkaConfig {
   readonly producerRetries!: number;
 }
 
+/** The largest dedupe window: at about 120 bytes an id, 12 MiB of the memory budget. */
+export const DEDUPE_WINDOW_MAX = 100_000;
+
 const hostPort = /^[A-Za-z0-9.-]+:(\d{1,5})$/;
 
 const bootstrapServers = z
@@ -82,7 +85,8 @@ export const kafkaEnvSchema = z.object({
   KAFKA_RETRY_BUDGET_MS: integerVar(0, 3_600_000, 30000),
   KAFKA_RETRY_INITIAL_BACKOFF_MS: integerVar(1, 60000, 200),
   KAFKA_RETRY_MAX_BACKOFF_MS: integerVar(1, 300000, 10000),
-  KAFKA_DEDUPE_WINDOW_SIZE: integerVar(0, 10_000_000, 100_000),
+  // About 120 bytes an id: the maximum is what the pod's memory budget holds (README, "Delivery guarantees and their limits").
+  KAFKA_DEDUPE_WINDOW_SIZE: integerVar(0, DEDUPE_WINDOW_MAX, 100_000),
   KAFKA_MAX_EVENT_BYTES: integerVar(256, 10_485_760, 65536),
   KAFKA_REQUEST_TIMEOUT_MS: integerVar(100, 300000, 10000),
   KAFKA_PRODUCER_RETRIES: integerVar(1, 20, 5),

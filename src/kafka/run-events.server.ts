@@ -17,6 +17,17 @@ import { RunEventPipeline } from './run-event-pipeline';
 import { TopicRegistry } from './topics';
 
 /**
+ * What one partition may bring in one fetch (kafkajs' default is 1 MiB, and
+ * 10 MiB a fetch). kafkajs holds one fetch response per broker until every
+ * batch of it is handled, so fetched data held at once is at most this times
+ * the partitions a pod owns (plus one record batch above it per partition,
+ * which the broker sends whole). 256 KiB is about 500 events of 500 bytes a
+ * partition per fetch: enough to keep the loop busy (docs/benchmarks.md),
+ * small enough to keep a backlog within the pod's memory limit.
+ */
+const FETCH_MAX_BYTES_PER_PARTITION = 256 * 1024;
+
+/**
  * The Nest Kafka transport, with what the stock ServerKafka lacks:
  * - it starts without a broker and connects in the background;
  * - `@EventPattern(slug)` subscribes to the topic `{prefix}.{slug}`;
@@ -50,6 +61,10 @@ export class RunEventsServer extends ServerKafka {
         rebalanceTimeout: REBALANCE_TIMEOUT_MS,
         heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
         allowAutoTopicCreation: false,
+        maxBytesPerPartition: FETCH_MAX_BYTES_PER_PARTITION,
+        // Room for every partition of the topic: with less, the broker fills the first partitions
+        // of the request and the last ones wait (kafkajs does not rotate their order).
+        maxBytes: FETCH_MAX_BYTES_PER_PARTITION * config.topicPartitions,
       },
       subscribe: { fromBeginning: true },
       // The group id is used as configured, without Nest's "-server" suffix.
@@ -102,6 +117,7 @@ export class RunEventsServer extends ServerKafka {
     await consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
+      // Workers over batches already fetched: it sets how many partitions are handled at once, not how much is held.
       partitionsConsumedConcurrently: this.config.topicPartitions,
       eachBatch: (payload) => {
         const handler = handlers.get(payload.batch.topic)!;

@@ -142,6 +142,13 @@ describe('parseSettings', () => {
     ]);
   });
 
+  it('refuses a dedupe window above 100,000 ids, which the memory budget does not hold, and accepts 100,000', () => {
+    const [problem] = problemsOf({ KAFKA_DEDUPE_WINDOW_SIZE: '100001' });
+    expect(problem).toContain('KAFKA_DEDUPE_WINDOW_SIZE');
+    expect(problem).toContain('"100001"');
+    expect(parseSettings({ KAFKA_DEDUPE_WINDOW_SIZE: '100000' }).kafka.dedupeWindowSize).toBe(100_000);
+  });
+
   it('never echoes a secret value', () => {
     const problems = problemsOf({ KAFKA_SASL_PASSWORD: 'hunter2-secret', VAULT_TOKEN: 's.secret' });
     const message = new ConfigurationError(problems).message;
