@@ -6,6 +6,7 @@ import { AppLogger } from '../runtime/logger';
 import { DeadLetterKind, DeadLetterWriter } from './dead-letter-writer';
 import { DedupeWindow } from './dedupe-window';
 import { KafkaMetrics } from './kafka-metrics';
+import { KafkaTracing } from './kafka-tracing';
 import { KafkaConfig } from './kafka.config';
 import { sleep } from './keep-trying';
 import { backoffMs, PermanentEventError } from './retry-policy';
@@ -39,6 +40,7 @@ export class RunEventPipeline {
     private readonly metrics: KafkaMetrics,
     private readonly deadLetters: DeadLetterWriter,
     logger: AppLogger,
+    private readonly tracing: KafkaTracing,
   ) {
     this.log = logger.child('RunEventPipeline');
     this.seen = new DedupeWindow(config.dedupeWindowSize);
@@ -56,7 +58,9 @@ export class RunEventPipeline {
     try {
       for (const message of batch.messages) {
         if (!isRunning() || (sinceResolve === 0 && isStale())) break;
-        const outcome = await this.processMessage(topic, partition, message, payload, dispatch, log);
+        const handleOne = () => this.processMessage(topic, partition, message, payload, dispatch, log);
+        // A consumer span per message, only when tracing is on: the hot path pays nothing otherwise.
+        const outcome = await (this.tracing.enabled ? this.tracing.process(topic, partition, message, handleOne) : handleOne());
         if (outcome === 'unsettled') break;
         settled = message.offset;
         if (++sinceResolve === RESOLVE_EVERY) {
@@ -104,6 +108,7 @@ export class RunEventPipeline {
       return 'dead_lettered';
     }
     const event = decoded.event;
+    this.tracing.identified(event.id);
     if (this.seen.has(event.id)) {
       log.info({ eventId: event.id, type: event.type, runId: event.runId, offset }, 'duplicate run event skipped');
       return 'duplicate';
@@ -125,6 +130,7 @@ export class RunEventPipeline {
         }
         const retryInMs = backoffMs(attempt, this.config.retryInitialBackoffMs, this.config.retryMaxBackoffMs);
         this.metrics.consumed.inc({ topic, outcome: 'retried' });
+        this.tracing.retried(error, attempt, retryInMs);
         log.warn({ eventId: event.id, type: event.type, reason, attempt, retryInMs, offset }, 'run event retried');
         if (!(await this.waitWithHeartbeats(retryInMs, payload))) return 'unsettled';
       }
@@ -159,6 +165,7 @@ export class RunEventPipeline {
     await this.deadLetters.write({ topic, partition, message, kind, error, attempts });
     this.metrics.consumed.inc({ topic, outcome: 'dead_lettered' });
     this.metrics.deadLetters.inc({ topic, reason: kind });
+    this.tracing.deadLettered(kind, error, attempts);
     log.warn({ eventId, reason: kind, error, attempts, offset: Number(message.offset) }, 'run event dead-lettered');
   }
 }
