@@ -38,12 +38,13 @@ function isoTimeCachedPerMs(): string {
   return cachedTime;
 }
 
-const NO_FIELDS = Object.freeze({});
-
-/** The ids of the active span, so a log line can be found from its trace and the other way round. */
+/**
+ * The ids of the active span, so a log line can be found from its trace and
+ * the other way round. A new object each time: pino merges the line's fields into it.
+ */
 function traceIds(): { trace_id?: string; span_id?: string } {
   const span = trace.getActiveSpan();
-  if (!span) return NO_FIELDS;
+  if (!span) return {};
   const { traceId, spanId } = span.spanContext();
   return { trace_id: traceId, span_id: spanId };
 }
