@@ -1,0 +1,49 @@
+import { trace } from '@opentelemetry/api';
+import { AppLogger } from './logger';
+import { parseSettings } from './settings';
+import { Tracing } from './tracing';
+
+/** A logger and Tracing built as the runtime module builds them, with the lines kept. */
+function build(env: Record<string, string>) {
+  const settings = parseSettings({ COFFEEBUDDY_LOG_FORMAT: 'json', ...env });
+  const lines: string[] = [];
+  const logger = new AppLogger(settings.log, { write: (line: string) => void lines.push(line) }, settings.tracing);
+  const tracing = new Tracing(settings.tracing, logger);
+  return { logger, tracing, lines: () => lines.map((line) => JSON.parse(line)) };
+}
+
+describe('Tracing and the logger', () => {
+  it('adds the ids of the active span to each line written inside it, and none outside', async () => {
+    // Sampling off: the span has ids but nothing is exported, so no collector is needed.
+    const { logger, tracing, lines } = build({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER: 'always_off' });
+    try {
+      expect(tracing.enabled).toBe(true);
+      const ids = await tracing.tracer.startActiveSpan('work', async (span) => {
+        await Promise.resolve(); // the context survives an await
+        logger.child('Test').info('inside');
+        span.end();
+        return span.spanContext();
+      });
+      logger.child('Test').info('outside');
+      const [inside, outside] = lines();
+      expect(inside).toMatchObject({ msg: 'inside', trace_id: ids.traceId, span_id: ids.spanId });
+      expect(ids.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(outside.msg).toBe('outside');
+      expect(outside).not.toHaveProperty('trace_id');
+    } finally {
+      await tracing.onApplicationShutdown();
+    }
+  });
+
+  it('registers nothing and adds no fields when tracing is off', async () => {
+    const { logger, tracing, lines } = build({});
+    expect(tracing.enabled).toBe(false);
+    await tracing.tracer.startActiveSpan('work', async (span) => {
+      logger.child('Test').info('inside');
+      span.end();
+    });
+    expect(trace.getActiveSpan()).toBeUndefined();
+    expect(lines()[0]).not.toHaveProperty('trace_id');
+    expect(lines()[0]).not.toHaveProperty('span_id');
+  });
+});
