@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { trace } from '@opentelemetry/api';
 import { AppLogger } from './logger';
 import { parseSettings } from './settings';
@@ -45,5 +47,22 @@ describe('Tracing and the logger', () => {
     expect(trace.getActiveSpan()).toBeUndefined();
     expect(lines()[0]).not.toHaveProperty('trace_id');
     expect(lines()[0]).not.toHaveProperty('span_id');
+  });
+
+  it('logs and counts a failed export', async () => {
+    // A collector that refuses every export (400 is not retried by the OTLP exporter).
+    const collector = createServer((request, response) => request.resume().on('end', () => response.writeHead(400).end()));
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const { port } = collector.address() as AddressInfo;
+    const { tracing, lines } = build({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` });
+    try {
+      tracing.tracer.startSpan('lost').end();
+      await tracing.forceFlush();
+      expect(tracing.spanCounts()).toEqual({ ended: 1, exported: 0, failed: 1 });
+      expect(lines().find((line) => line.context === 'Tracing')).toMatchObject({ level: 'error', msg: 'spans not exported' });
+    } finally {
+      await tracing.onApplicationShutdown();
+      collector.close();
+    }
   });
 });

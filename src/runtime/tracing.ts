@@ -16,6 +16,7 @@ import {
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-node';
 import type { FastifyInstance } from 'fastify';
+import { Logger } from 'pino';
 import { AppLogger } from './logger';
 import { TracingSettings } from './tracing.config';
 
@@ -39,6 +40,7 @@ export class Tracing implements OnApplicationShutdown {
   readonly tracer: Tracer;
   private readonly counts: SpanCounts = { ended: 0, exported: 0, failed: 0 };
   private readonly provider?: NodeTracerProvider;
+  private readonly log?: Logger;
   private fastify?: FastifyOtelInstrumentation;
 
   constructor(settings: TracingSettings, logger: AppLogger) {
@@ -49,6 +51,7 @@ export class Tracing implements OnApplicationShutdown {
     }
     // The SDK reports export failures and dropped spans through diag: make them log lines.
     const log = logger.child('Tracing');
+    this.log = log;
     diag.setLogger(
       {
         error: (message, ...args) => log.error({ args }, message),
@@ -95,15 +98,16 @@ export class Tracing implements OnApplicationShutdown {
     return { ...this.counts };
   }
 
+  /** Exports what is queued; a failed export is logged (and counted), never thrown. */
   async forceFlush(): Promise<void> {
-    await this.provider?.forceFlush();
+    await this.provider?.forceFlush().catch((error: unknown) => this.log!.error({ err: error }, 'spans not exported'));
   }
 
   /** Runs last on shutdown, after the consumer drained: exports what is left, then unregisters the globals. */
   async onApplicationShutdown(): Promise<void> {
     if (!this.provider) return;
     this.fastify?.disable();
-    await this.provider.shutdown();
+    await this.provider.shutdown().catch((error: unknown) => this.log!.error({ err: error }, 'spans not exported'));
     trace.disable();
     context.disable();
     propagation.disable();

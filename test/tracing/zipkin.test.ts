@@ -7,6 +7,7 @@ import { RUN_EVENTS_TOPIC, TopicRegistry } from '../../src/kafka/topics';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import type { RunEvent } from '../../src/run-events/run-event.schema';
 import { isolatedKafkaEnv, orderPlaced } from '../support/kafka';
+import { metricValue } from '../support/metrics';
 import { RecordingHandlers } from '../support/recording-handlers';
 import { startTestApp, TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait';
@@ -105,6 +106,8 @@ describe('traces exported to a real Zipkin server', () => {
       'messaging.kafka.message.key': 'run-traced',
     });
     expect(handle.tags).not.toHaveProperty('error');
+
+    expect(await metricValue(service.url, 'coffeebuddy_tracing_spans_total{outcome="exported"}')).toBeGreaterThanOrEqual(2);
 
     // The log line of the handled event carries the ids of the handler's span.
     const line = service.logs.withMessage('run event handled').find((entry) => entry.eventId === eventId);
