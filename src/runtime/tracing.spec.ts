@@ -65,4 +65,27 @@ describe('Tracing and the logger', () => {
       collector.close();
     }
   });
+
+  it('logs at shutdown how many spans the batch processor dropped', async () => {
+    const collector = createServer((request, response) => request.resume().on('end', () => response.writeHead(200).end()));
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const { port } = collector.address() as AddressInfo;
+    const { tracing, lines } = build({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` });
+    try {
+      // More than the queue holds (2048), ended at once.
+      for (let i = 0; i < 3000; i += 1) tracing.tracer.startSpan('burst').end();
+    } finally {
+      await tracing.onApplicationShutdown();
+      collector.close();
+    }
+    const { ended, exported, failed } = tracing.spanCounts();
+    expect(ended).toBe(3000);
+    expect(failed).toBe(0);
+    expect(exported).toBeLessThan(3000);
+    expect(lines().find((line) => line.msg === 'spans dropped by the batch processor')).toMatchObject({
+      level: 'warn',
+      dropped: 3000 - exported,
+      ended: 3000,
+    });
+  });
 });

@@ -108,6 +108,9 @@ export class Tracing implements OnApplicationShutdown {
     if (!this.provider) return;
     this.fastify?.disable();
     await this.provider.shutdown().catch((error: unknown) => this.log!.error({ err: error }, 'spans not exported'));
+    // The queue is empty now: whatever was neither exported nor failed was dropped (the SDK warns only while spans keep coming).
+    const { ended, exported, failed } = this.counts;
+    if (ended > exported + failed) this.log!.warn({ dropped: ended - exported - failed, ended }, 'spans dropped by the batch processor');
     trace.disable();
     context.disable();
     propagation.disable();
