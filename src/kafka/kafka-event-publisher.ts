@@ -43,7 +43,6 @@ export class KafkaEventPublisher {
     }
     const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
     // A producer span, its context in the headers of every message (when tracing is on).
-    const eventIds = records.map(({ value }) => value.id);
-    await this.tracing.publish(topicMessages, eventIds, () => this.producer.send(topicMessages));
+    await this.tracing.publish(topicMessages, records, () => this.producer.send(topicMessages));
   }
 }

@@ -33,8 +33,13 @@ export class KafkaTracing {
   }
 
   /** Runs `send` in a producer span, with the span's context injected into the headers of every message. */
-  async publish<T>(topics: { topic: string; messages: Message[] }[], eventIds: string[], send: () => Promise<T>): Promise<T> {
+  async publish<T>(
+    topics: { topic: string; messages: Message[] }[],
+    records: readonly { value: { id: string } }[],
+    send: () => Promise<T>,
+  ): Promise<T> {
     if (!this.enabled) return send();
+    const eventIds = records.map(({ value }) => value.id);
     const names = [...new Set(topics.map(({ topic }) => topic))];
     const span = this.tracing.tracer.startSpan(`send ${names.join(',')}`, {
       kind: SpanKind.PRODUCER,
