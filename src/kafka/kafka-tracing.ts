@@ -110,12 +110,13 @@ export class KafkaTracing {
 
   /** A handler attempt failed and will be retried. */
   retried(error: unknown, attempt: number, retryInMs: number): void {
+    if (!this.enabled) return;
     trace.getActiveSpan()?.addEvent('retry', { attempt, 'retry.delay_ms': retryInMs, ...exceptionAttributes(error) });
   }
 
   /** The message went to the dead-letter topic: an event, and the span ends in error. */
   deadLettered(kind: string, error: string, attempts: number): void {
-    const span = trace.getActiveSpan();
+    const span = this.enabled ? trace.getActiveSpan() : undefined;
     if (!span) return;
     span.addEvent('dead_letter', { 'dead_letter.reason': kind, attempts, 'exception.message': error });
     span.setStatus({ code: SpanStatusCode.ERROR, message: `${kind}: ${error}` });
