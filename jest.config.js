@@ -18,7 +18,8 @@ module.exports = {
     ],
     '^.+\\.js$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+  // The OTLP exporter loads node:http with import(), which Jest's CommonJS sandbox runs only once compiled to require().
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@opentelemetry)/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60000,

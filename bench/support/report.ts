@@ -76,6 +76,10 @@ export function resultsTable(s: Sections): string {
     row('Consume 100k: pipeline vs kafkajs eachMessage + JSON.parse', rate('pipeline'), rate('kafkajs-each-message'),
       s.consume.ratios.pipelineVsEachMessage, targetCell(all, 'consume: pipeline / kafkajs eachMessage'));
     row('Consume 100k: pipeline vs kafkajs eachBatch + JSON.parse', rate('pipeline'), rate('kafkajs-each-batch'), s.consume.ratios.pipelineVsEachBatch);
+    row('Consume 100k: pipeline traced (every event sampled, OTLP to a loopback sink) vs untraced', rate('pipeline-traced'), rate('pipeline'),
+      s.consume.ratios.tracedVsPipeline);
+    const dropped = s.consume.tracing.spans.map((spans) => `${spans.dropped} of ${spans.ended}`).join(', ');
+    row('  spans dropped by the batch processor, per run', dropped, '', '');
     const cpu = (mode: keyof typeof m) => cell(m[mode].cpuUsPerMessage, fixed(1), 'µs');
     row('  consumer CPU per message: pipeline vs stock Nest', cpu('pipeline'), cpu('nest-stock'), m.pipeline.cpuUsPerMessage.median / m['nest-stock'].cpuUsPerMessage.median);
     row('  consumer CPU per message: pipeline vs kafkajs eachMessage', cpu('pipeline'), cpu('kafkajs-each-message'),

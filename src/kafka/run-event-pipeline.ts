@@ -8,6 +8,7 @@ import { DedupeWindow } from './dedupe-window';
 import { HandlerTimeoutError, runAttempt } from './handler-attempt';
 import { brokerErrorType } from './kafka-errors';
 import { KafkaMetrics } from './kafka-metrics';
+import { KafkaTracing } from './kafka-tracing';
 import { HANDLER_GRACE_MS, KafkaConfig } from './kafka.config';
 import { keepTrying, sleep } from './keep-trying';
 import { nextRetryMs, PermanentEventError, RetryLaterError, RetryPolicy } from './retry-policy';
@@ -72,6 +73,7 @@ export class RunEventPipeline implements OnModuleDestroy {
     private readonly metrics: KafkaMetrics,
     private readonly deadLetters: DeadLetterWriter,
     private readonly logger: AppLogger,
+    private readonly tracing: KafkaTracing,
   ) {
     this.log = logger.child('RunEventPipeline');
     this.seen = new DedupeWindow(config.dedupeWindowSize);
@@ -102,7 +104,7 @@ export class RunEventPipeline implements OnModuleDestroy {
         try {
           outcome = this.takeWrittenWhilePaused(topic, partition, message.offset)
             ? 'dead_lettered'
-            : await this.processMessage(topic, partition, message, payload, dispatch, log);
+            : await this.traced(topic, partition, message, () => this.processMessage(topic, partition, message, payload, dispatch, log));
         } catch (error) {
           if (!(error instanceof DeadLetterRefused)) throw error;
           this.pauseUntilWritten(error, payload, log);
@@ -140,6 +142,11 @@ export class RunEventPipeline implements OnModuleDestroy {
     }
   }
 
+  /** A consumer span per message, only when tracing is on: the hot path pays nothing otherwise. */
+  private traced<T>(topic: string, partition: number, message: KafkaMessage, handle: () => Promise<T>): Promise<T> {
+    return this.tracing.enabled ? this.tracing.process(topic, partition, message, handle) : handle();
+  }
+
   /**
    * Settles one message: handled (its event type is returned), skipped as a
    * duplicate, or dead-lettered; 'unsettled' when the consumer stops during a retry.
@@ -160,6 +167,7 @@ export class RunEventPipeline implements OnModuleDestroy {
       return 'dead_lettered';
     }
     const event = decoded.event;
+    this.tracing.identified(event.id);
     if (this.seen.has(event.id)) {
       log.info({ eventId: event.id, type: event.type, runId: event.runId, offset }, 'duplicate run event skipped');
       return 'duplicate';
@@ -200,6 +208,7 @@ export class RunEventPipeline implements OnModuleDestroy {
         return 'dead_lettered';
       }
       this.metrics.consumed.inc({ topic, outcome: 'retried' });
+      this.tracing.retried(error, attempt, retryInMs);
       log.warn({ eventId: event.id, type: event.type, reason, attempt, retryInMs, offset }, 'run event retried');
       if (!(await this.waitWithHeartbeats(retryInMs, payload))) return 'unsettled';
     }
@@ -249,6 +258,7 @@ export class RunEventPipeline implements OnModuleDestroy {
   private recordDeadLetter(log: Logger, { topic, message, kind, error, attempts }: DeadLetter, eventId?: string): void {
     this.metrics.consumed.inc({ topic, outcome: 'dead_lettered' });
     this.metrics.deadLetters.inc({ topic, reason: kind });
+    this.tracing.deadLettered(kind, error, attempts);
     log.warn({ eventId, reason: kind, error, attempts, offset: Number(message.offset) }, 'run event dead-lettered');
   }
 

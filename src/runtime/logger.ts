@@ -1,6 +1,8 @@
-import { Inject, Injectable, LoggerService } from '@nestjs/common';
+import { Inject, Injectable, LoggerService, Optional } from '@nestjs/common';
+import { trace } from '@opentelemetry/api';
 import pino, { DestinationStream, Logger } from 'pino';
 import { LogSettings } from './settings';
+import { TracingSettings } from './tracing.config';
 
 /** Where log lines go: stdout in production; tests override it to read the lines back. */
 export const LOG_DESTINATION = Symbol('LOG_DESTINATION');
@@ -65,6 +67,17 @@ class StdoutDestination implements DestinationStream {
   }
 }
 
+/**
+ * The ids of the active span, so a log line can be found from its trace and
+ * the other way round. A new object each time: pino merges the line's fields into it.
+ */
+function traceIds(): { trace_id?: string; span_id?: string } {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId };
+}
+
 export function createDestination(settings: LogSettings): DestinationStream {
   if (settings.format === 'pretty') {
     return pino.transport({ target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } });
@@ -80,9 +93,15 @@ export function createDestination(settings: LogSettings): DestinationStream {
 export class AppLogger implements LoggerService {
   readonly pino: Logger;
 
-  constructor(settings: LogSettings, @Inject(LOG_DESTINATION) destination: DestinationStream) {
+  constructor(
+    settings: LogSettings,
+    @Inject(LOG_DESTINATION) destination: DestinationStream,
+    @Optional() tracing?: TracingSettings,
+  ) {
     this.pino = pino(
       {
+        // Only when tracing is on: without it pino calls no mixin at all.
+        ...(tracing?.enabled ? { mixin: traceIds } : {}),
         level: settings.level,
         base: { service: 'coffeebuddy-runtime' },
         redact: { paths: REDACTED_PATHS, censor: '[redacted]' },

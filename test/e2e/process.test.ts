@@ -10,6 +10,8 @@ describe('the built service process', () => {
       KAFKA_SASL_PASSWORD: 'do-not-print-me',
       KAFKA_BOOTSTRAP_SERVERS: 'kafka-0:9092,kafka-1',
       KAFKA_SSL: 'sometimes',
+      OTEL_TRACES_EXPORTER: 'jaeger',
+      OTEL_TRACES_SAMPLER_ARG: 'half',
     });
     const { code } = await service.exit();
     expect(code).toBe(1);
@@ -19,6 +21,8 @@ describe('the built service process', () => {
     expect(service.stderr).toContain('KAFKA_SASL_MECHANISM must be set');
     expect(service.stderr).toContain('KAFKA_BOOTSTRAP_SERVERS must be a comma-separated list of host:port, bad entries: "kafka-1"');
     expect(service.stderr).toContain('KAFKA_SSL must be true or false (got "sometimes")');
+    expect(service.stderr).toContain('OTEL_TRACES_EXPORTER must be one of otlp, zipkin, none (got "jaeger")');
+    expect(service.stderr).toContain('OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1 (got "half")');
     expect(service.stderr).not.toContain('do-not-print-me');
     // No stack trace for a configuration error.
     expect(service.stderr).not.toMatch(/\n\s+at /);
