@@ -120,7 +120,6 @@ export class RunEventPipeline {
         if (permanent || attempt >= this.config.handlerMaxAttempts) {
           const kind = permanent ? 'handler_permanent_failure' : 'handler_failed';
           await this.deadLetter(log, topic, partition, message, kind, reason, attempt, event.id);
-          this.seen.add(event.id);
           return 'dead_lettered';
         }
         const retryInMs = backoffMs(attempt, this.config.retryInitialBackoffMs, this.config.retryMaxBackoffMs);
