@@ -26,9 +26,9 @@ export async function listDeadLetters(store: DeadLetterStore, options: ListOptio
 }
 
 function countByReason(letters: readonly DeadLetterRecord[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const { kind } of letters) counts[kind] = (counts[kind] ?? 0) + 1;
-  return counts;
+  const counts = new Map<string, number>();
+  for (const { kind } of letters) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return Object.fromEntries([...counts].sort(([a], [b]) => a.localeCompare(b)));
 }
 
 function toJson(letter: DeadLetterRecord) {
