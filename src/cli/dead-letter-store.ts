@@ -4,7 +4,7 @@ import { KafkaConfig } from '../kafka/kafka.config';
 import { deadLetterTopic, RUN_EVENTS_TOPIC, TopicRegistry } from '../kafka/topics';
 import { CliError, withTimeout } from './cli-error';
 import { DeadLetterRecord, ReplayState, toDeadLetter } from './dead-letter';
-import { BROKER_TIMEOUT_MS, cliKafka, unreachable } from './kafka-session';
+import { BROKER_TIMEOUT_MS, cliKafka, FIRST_CONTACT_RETRY, unreachable } from './kafka-session';
 
 /** How long reading a dead-letter topic to its end may take. */
 const READ_TIMEOUT_MS = 60_000;
@@ -36,7 +36,7 @@ export class DeadLetterStore {
     this.dlqTopic = deadLetterTopic(new TopicRegistry(config.topicPrefix).resolve(RUN_EVENTS_TOPIC));
     this.markerTopic = replayMarkerTopic(this.dlqTopic);
     this.kafka = cliKafka(config);
-    this.admin = this.kafka.admin();
+    this.admin = this.kafka.admin({ retry: FIRST_CONTACT_RETRY });
   }
 
   static async open(config: KafkaConfig): Promise<DeadLetterStore> {

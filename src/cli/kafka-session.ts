@@ -8,17 +8,17 @@ import { CliError } from './cli-error';
 export const BROKER_TIMEOUT_MS = 5000;
 
 /**
- * A kafkajs client for a short-lived command: the service's client options
- * (SASL, TLS, client id), but few retries, so an unreachable broker fails in
- * seconds. kafkajs' own log lines are dropped: the command reports failures itself.
+ * A kafkajs client for a short-lived command, with the service's client
+ * options (SASL, TLS, client id, retries: a fresh cluster's group coordinator
+ * takes a few seconds to load). kafkajs' own log lines are dropped: the
+ * command reports failures itself.
  */
 export function cliKafka(config: KafkaConfig): Kafka {
-  return new Kafka({
-    ...kafkaClientOptions(config, pino({ level: 'silent' }), '-cli'),
-    connectionTimeout: 3000,
-    retry: { retries: 2, initialRetryTime: 300, maxRetryTime: 1000 },
-  });
+  return new Kafka(kafkaClientOptions(config, pino({ level: 'silent' }), '-cli'));
 }
+
+/** Retries of the first contact: an unreachable broker is reported in seconds. */
+export const FIRST_CONTACT_RETRY = { retries: 1, initialRetryTime: 300 };
 
 export function brokersOf(config: KafkaConfig): string {
   if (!config.brokers) {

@@ -55,3 +55,51 @@ describe('dead-letters replay at a terminal', () => {
     await admin.disconnect();
   }, 60_000);
 });
+
+describe('dead-letters replay that cannot send everything', () => {
+  it('sends what it can, holds back the rest of a failed run, names what did not go out, exits 1, and can retry them', async () => {
+    const env = isolatedKafkaEnv();
+    const topic = new TopicRegistry(env.KAFKA_TOPIC_PREFIX).resolve(RUN_EVENTS_TOPIC);
+    const dlq = deadLetterTopic(topic);
+    const admin = kafkaClient().admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic }, { topic: dlq }] });
+    const gone = `${topic}-deleted`;
+    const letter = (runId: string, seq: number, original?: string) => ({
+      key: runId,
+      value: JSON.stringify(orderPlaced(runId, seq)),
+      headers: {
+        [DLQ_HEADERS.kind]: 'handler_failed',
+        [DLQ_HEADERS.failedAt]: new Date().toISOString(),
+        ...(original ? { [DLQ_HEADERS.topic]: original } : {}),
+      },
+    });
+    // run-x: its first letter's topic is gone, so its second must wait; run-y goes out.
+    const placed = await produceRaw(dlq, [letter('run-x', 1, gone), letter('run-y', 1, topic), letter('run-x', 2, topic), letter('run-z', 1)]);
+    const [x1, , x2, z1] = placed.map((p) => `${p.partition}:${p.baseOffset}`);
+    const settings = () => parseSettings(env);
+    const size = async () => (await admin.fetchTopicOffsets(topic)).reduce((sum, { high }) => sum + Number(high), 0);
+
+    const { io, cliIo } = terminal(true);
+    await expect(runCli(['dead-letters', 'replay', '--yes'], cliIo, settings)).rejects.toThrow(
+      new RegExp(`^3 letter\\(s\\) did not go out: (${[x1, x2, z1].join('|')}), (${[x1, x2, z1].join('|')}), (${[x1, x2, z1].join('|')})$`),
+    );
+    expect(io.out).toEqual([`replayed 1 of 4 letter(s) from ${dlq}`]);
+    expect(io.err).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^not replayed: ${x1} handler_failed event .* to ${gone}: `)),
+        expect.stringMatching(new RegExp(`^not replayed: ${x2} .*: not sent: an earlier letter of its run failed$`)),
+        expect.stringMatching(new RegExp(`^not replayed: ${z1} .*: the letter has no dlq.original.topic header$`)),
+      ]),
+    );
+    expect(await size()).toBe(1);
+
+    // Nothing that failed was marked: once the topic is back, the same command sends run-x in order.
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: gone }] });
+    const retry = terminal(true);
+    await expect(runCli(['dead-letters', 'replay', '--yes'], retry.cliIo, settings)).rejects.toThrow(`1 letter(s) did not go out: ${z1}`);
+    expect(retry.io.out).toEqual([`replayed 2 of 3 letter(s) from ${dlq} (1 matching letter(s) already replayed, skipped)`]);
+    expect(await size()).toBe(2);
+    await admin.disconnect();
+  }, 90_000);
+});
