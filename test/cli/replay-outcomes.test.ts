@@ -103,3 +103,30 @@ describe('dead-letters replay that cannot send everything', () => {
     await admin.disconnect();
   }, 90_000);
 });
+
+describe('a long dead-letters replay', () => {
+  it('prints its progress every 100 letters', async () => {
+    const env = isolatedKafkaEnv();
+    const topic = new TopicRegistry(env.KAFKA_TOPIC_PREFIX).resolve(RUN_EVENTS_TOPIC);
+    const admin = kafkaClient().admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic }, { topic: deadLetterTopic(topic) }] });
+    const headers = { [DLQ_HEADERS.kind]: 'handler_failed', [DLQ_HEADERS.topic]: topic, [DLQ_HEADERS.failedAt]: new Date().toISOString() };
+    const producer = kafkaClient().producer();
+    await producer.connect();
+    const letters = Array.from({ length: 201 }, (_, seq) => orderPlaced(`run-${seq % 7}`, seq));
+    await producer.send({
+      topic: deadLetterTopic(topic),
+      acks: -1,
+      messages: letters.map((event) => ({ key: event.runId, value: JSON.stringify(event), headers })),
+    });
+    await producer.disconnect();
+
+    const { io, cliIo } = terminal(true);
+    expect(await runCli(['dead-letters', 'replay', '--yes'], cliIo, () => parseSettings(env))).toBe(0);
+    expect(io.err).toEqual(['progress: 100/201', 'progress: 200/201']);
+    expect(io.out).toEqual([`replayed 201 of 201 letter(s) from ${deadLetterTopic(topic)}`]);
+    expect((await admin.fetchTopicOffsets(topic)).reduce((sum, { high }) => sum + Number(high), 0)).toBe(201);
+    await admin.disconnect();
+  }, 90_000);
+});
