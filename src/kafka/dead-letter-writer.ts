@@ -4,13 +4,15 @@ import { brokerErrorType } from './kafka-errors';
 import { KafkaProducer } from './kafka-producer';
 import { deadLetterTopic } from './topics';
 
-export type DeadLetterKind =
-  | 'empty_value'
-  | 'too_large'
-  | 'invalid_json'
-  | 'schema_invalid'
-  | 'handler_failed'
-  | 'handler_permanent_failure';
+export const DEAD_LETTER_KINDS = [
+  'empty_value',
+  'too_large',
+  'invalid_json',
+  'schema_invalid',
+  'handler_failed',
+  'handler_permanent_failure',
+] as const;
+export type DeadLetterKind = (typeof DEAD_LETTER_KINDS)[number];
 
 /** Headers a dead letter carries besides the original ones. */
 export const DLQ_HEADERS = {

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { only, render, ROOT } from './manifests';
@@ -83,6 +83,17 @@ describe('Dockerfile', () => {
     expect(runs(build).some((cmd) => /\bnpm run build\b/.test(cmd))).toBe(true);
     expect(runs(runtime).some((cmd) => /\bnpm ci\b.*--omit=dev\b/.test(cmd))).toBe(true);
     expect(args(runtime, 'COPY').some((a) => a.startsWith(`--from=${build.name}`) && /\bdist\b/.test(a))).toBe(true);
+  });
+
+  it('ships the CLI: src/cli.ts is compiled to dist/cli.js, and the runtime stage copies the whole of dist', () => {
+    expect(existsSync(join(ROOT, 'src', 'cli.ts'))).toBe(true);
+    const buildConfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8'));
+    expect(buildConfig.include).toContain('src');
+    expect(buildConfig.compilerOptions.rootDir).toBe('./src');
+    expect(args(build, 'COPY')).toContain('src ./src');
+    expect(args(runtime, 'COPY')).toContain(`--from=${build.name} /app/dist ./dist`);
+    const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(scripts.cli).toMatch(/\bnode dist\/cli\.js$/);
   });
 
   it('has every package the service imports among the production dependencies', () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, KafkaMessage, logLevel, Partitioners, RecordMetadata } from 'kafkajs';
+import { IHeaders, Kafka, KafkaMessage, logLevel, Partitioners, RecordMetadata } from 'kafkajs';
 import type { RunEvent } from '../../src/run-events/run-event.schema';
 
 /** The suite's broker, started by the global setup. */
@@ -42,7 +42,7 @@ export function kafkaClient(servers = bootstrap()): Kafka {
 /** Sends raw values (poison messages included) straight to a topic. */
 export async function produceRaw(
   topic: string,
-  messages: Array<{ key?: string; value: Buffer | string | null }>,
+  messages: Array<{ key?: string; value: Buffer | string | null; headers?: IHeaders }>,
   servers = bootstrap(),
 ): Promise<RecordMetadata[]> {
   const producer = kafkaClient(servers).producer({ createPartitioner: Partitioners.DefaultPartitioner });
