@@ -26,6 +26,16 @@ describe('GitHub workflow .github/workflows/ci.yml', () => {
     expect(steps('test').map((s) => s.run).filter(Boolean)).toEqual(['bash .ci/run']);
   });
 
+  it('has .ci/run run exactly the README\'s test command, with no set-up of its own', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toMatch(/^npm ci && npm test\b/m);
+    const commands = readFileSync(join(ROOT, '.ci/run'), 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('set ') && !line.startsWith('cd '));
+    expect(commands).toEqual(['npm ci && npm test']);
+  });
+
   it('uploads the JUnit report and the coverage even when the tests fail', () => {
     const upload = uses('test', 'actions/upload-artifact');
     expect(upload?.if).toBe('always()');
