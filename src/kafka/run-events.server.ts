@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { KafkaContext, ServerKafka } from '@nestjs/microservices';
-import { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { Consumer, EachBatchPayload, KafkaMessage, Partitioners } from 'kafkajs';
 import { Logger } from 'pino';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { RunEvent } from '../run-events/run-event.schema';
@@ -50,6 +50,9 @@ export class RunEventsServer extends ServerKafka {
         allowAutoTopicCreation: false,
       },
       subscribe: { fromBeginning: true },
+      // ServerKafka's own producer (replies, which this service never sends) gets the same
+      // partitioner as KafkaProducer; without one, kafkajs warns at every start.
+      producer: { createPartitioner: Partitioners.DefaultPartitioner },
       // The group id is used as configured, without Nest's "-server" suffix.
       postfixId: '',
     });
