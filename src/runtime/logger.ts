@@ -36,9 +36,25 @@ function isoTimeCachedPerMs(): string {
   return cachedTime;
 }
 
+/** Written to stderr when pretty logs are asked for where pino-pretty is missing (the production image). */
+export const PRETTY_PRINTER_MISSING =
+  'pretty logs need pino-pretty, a development dependency that is not installed here (npm ci --omit=dev leaves it out): writing JSON lines instead';
+
+function prettyPrinterInstalled(): boolean {
+  try {
+    require.resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function createDestination(settings: LogSettings): DestinationStream {
   if (settings.format === 'pretty') {
-    return pino.transport({ target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } });
+    if (prettyPrinterInstalled()) {
+      return pino.transport({ target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } });
+    }
+    process.stderr.write(`${PRETTY_PRINTER_MISSING}\n`);
   }
   // Asynchronous writes keep logging off the hot path; pino flushes them at exit.
   // A small maxWrite bounds the chunk sonic-boom re-measures on every write
