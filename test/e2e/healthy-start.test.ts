@@ -50,5 +50,5 @@ describe('a healthy start against a freshly formatted broker', () => {
 
     expect(service.lines.filter((line) => ['warn', 'error', 'fatal'].includes(line.level))).toEqual([]);
     expect(service.stderr).toBe('');
-  }, 90_000);
+  }, 120_000); // above the sum of its waits (60 s, 30 s)
 });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,13 +19,15 @@ describe('the test set-up script (npm test runs it before jest)', () => {
     bin = mkdtempSync(join(tmpdir(), 'bin-'));
     chmodSync(bin, 0o755);
     for (const program of ['java', 'mvn', 'kubectl']) symlinkSync(which(program), join(bin, program));
-    symlinkSync(process.execPath, join(bin, 'node'));
+    // A copy, not a link: the user nobody may not reach the running node (e.g. one under /root/.npm).
+    copyFileSync(process.execPath, join(bin, 'node'));
+    chmodSync(join(bin, 'node'), 0o755);
   });
 
   afterEach(() => rmSync(bin, { recursive: true, force: true }));
 
   it('stops at once with one line naming the apt-get command when it may not install the missing tools', () => {
-    const result = spawnSync(process.execPath, [SCRIPT], {
+    const result = spawnSync(join(bin, 'node'), [SCRIPT], {
       env: { PATH: bin }, // no sudo on it either
       // As root (CI here), become a user without rights; any other user already is one.
       ...(process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {}),
