@@ -50,7 +50,13 @@ export function kafkaClientOptions(config: KafkaConfig, log: Logger, clientIdSuf
       ({ level, log: entry }) => {
         const { message, ...fields } = entry;
         if (message === IDEMPOTENT_RETRIES_NOTICE) return;
-        const retried = level === logLevel.ERROR && RETRIED_BY_KAFKAJS.has(String(fields.error));
+        // A consumer that crashed on such an error restarts by itself ("Crash: …", then "Restarting the
+        // consumer in …"); RunEventsServer logs every crash, at error unless it is one of these.
+        const retried =
+          level === logLevel.ERROR &&
+          (RETRIED_BY_KAFKAJS.has(String(fields.error)) ||
+            RETRIED_BY_KAFKAJS.has(message.replace(/^Crash: KafkaJSProtocolError: /, '')) ||
+            message.startsWith('Restarting the consumer in '));
         log[retried ? 'debug' : (LEVELS[level] ?? 'info')]({ kafkajs: fields }, message);
       },
   };

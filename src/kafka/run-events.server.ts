@@ -124,7 +124,10 @@ export class RunEventsServer extends ServerKafka {
     consumer.on(CRASH, ({ payload }) => {
       this.kafkaStatus.setConsumerInGroup(false);
       this.metrics.consumerCrashes.inc({ restart: String(payload.restart) });
-      this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+      // A retriable protocol error (e.g. the group coordinator still loading on a new cluster) that
+      // kafkajs restarts from is part of a normal start: info. Any other crash is an error.
+      const recovering = payload.restart && (payload.error as { retriable?: boolean }).retriable === true && payload.error.name === 'KafkaJSProtocolError';
+      this.log[recovering ? 'info' : 'error']({ err: payload.error, restart: payload.restart }, 'consumer crashed');
       if (!payload.restart) {
         this.kafkaStatus.consumerFailure = payload.error.message;
         this.lifecycle.markBroken('kafka-consumer', `crashed and will not restart: ${payload.error.message}`);
