@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { KafkaContext, ServerKafka } from '@nestjs/microservices';
-import { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { Consumer, EachBatchPayload, KafkaMessage, Partitioners } from 'kafkajs';
 import { Logger } from 'pino';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { RunEvent } from '../run-events/run-event.schema';
@@ -67,6 +67,9 @@ export class RunEventsServer extends ServerKafka {
         maxBytes: FETCH_MAX_BYTES_PER_PARTITION * config.topicPartitions,
       },
       subscribe: { fromBeginning: true },
+      // ServerKafka's own producer (replies, which this service never sends) gets the same
+      // partitioner as KafkaProducer; without one, kafkajs warns at every start.
+      producer: { createPartitioner: Partitioners.DefaultPartitioner },
       // The group id is used as configured, without Nest's "-server" suffix.
       postfixId: '',
     });
@@ -147,7 +150,10 @@ export class RunEventsServer extends ServerKafka {
     consumer.on(CRASH, ({ payload }) => {
       this.kafkaStatus.setConsumerInGroup(false);
       this.metrics.consumerCrashes.inc({ restart: String(payload.restart) });
-      this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+      // A retriable protocol error (e.g. the group coordinator still loading on a new cluster) that
+      // kafkajs restarts from is part of a normal start: info. Any other crash is an error.
+      const recovering = payload.restart && (payload.error as { retriable?: boolean }).retriable === true && payload.error.name === 'KafkaJSProtocolError';
+      this.log[recovering ? 'info' : 'error']({ err: payload.error, restart: payload.restart }, 'consumer crashed');
       if (!payload.restart) {
         this.kafkaStatus.consumerFailure = payload.error.message;
         this.lifecycle.markBroken('kafka-consumer', `crashed and will not restart: ${payload.error.message}`);

@@ -78,9 +78,25 @@ function traceIds(): { trace_id?: string; span_id?: string } {
   return { trace_id: traceId, span_id: spanId };
 }
 
+/** Written to stderr when pretty logs are asked for where pino-pretty is missing (the production image). */
+export const PRETTY_PRINTER_MISSING =
+  'pretty logs need pino-pretty, a development dependency that is not installed here (npm ci --omit=dev leaves it out): writing JSON lines instead';
+
+function prettyPrinterInstalled(): boolean {
+  try {
+    require.resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function createDestination(settings: LogSettings): DestinationStream {
   if (settings.format === 'pretty') {
-    return pino.transport({ target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } });
+    if (prettyPrinterInstalled()) {
+      return pino.transport({ target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } });
+    }
+    process.stderr.write(`${PRETTY_PRINTER_MISSING}\n`);
   }
   return new StdoutDestination();
 }

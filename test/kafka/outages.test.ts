@@ -72,7 +72,7 @@ describe('broker outages', () => {
     await service.app.get(KafkaEventPublisher).publishBatch(events.map((value) => ({ topic, value })));
     await waitFor(() => handlers.handled.length >= events.length, 'the events published after the broker came up');
     expect(handlers.handledIds().sort()).toEqual(events.map((e) => e.id).sort());
-  });
+  }, 200_000); // above the sum of its waits (30 s, the broker's 60 s start, 60 s, 30 s)
 
   it('loses nothing when the broker is killed mid-stream and restarted on the same data', async () => {
     const topic = service.app.get(TopicRegistry).resolve(RUN_EVENTS_TOPIC);
@@ -102,5 +102,5 @@ describe('broker outages', () => {
     expect(readiness[readiness.length - 1]).toBe(200);
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     expect(metrics).toMatch(/coffeebuddy_dependency_up\{dependency="kafka"\} 1/);
-  });
+  }, 330_000); // above the sum of its waits (30 s, 30 s, the broker's 60 s restart, 90 s, 90 s)
 });
