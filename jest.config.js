@@ -21,9 +21,12 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  // The cleanup registry's hooks: whatever a test starts is stopped after it (test/support/cleanup.ts).
+  setupFilesAfterEnv: ['<rootDir>/test/support/cleanup-hooks.ts'],
+  // Tests with several waits set their own timeout above their sum (testTimeout() in test/support/wait.ts).
   testTimeout: 60000,
   reporters: ['default', ['jest-junit', { outputDirectory: 'reports', outputName: 'junit.xml' }]],
-  collectCoverage: true,
+  // Coverage is collected by `npm test` (jest --coverage), so one file run on its own is not held to the floor.
   coverageDirectory: 'reports/coverage',
   coverageReporters: ['text-summary', 'lcov', 'cobertura'],
   collectCoverageFrom: ['src/**/*.ts', '!src/main.ts'],

@@ -4,7 +4,9 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { AppModule } from './app.module';
 import { RunEventsServer } from './kafka/run-events.server';
 import { HttpMetrics } from './metrics/http-metrics';
+import { Lifecycle } from './runtime/lifecycle';
 import { AppLogger } from './runtime/logger';
+import { closeConnectionsWhileDraining } from './runtime/shutdown';
 import { Settings } from './runtime/settings';
 
 /** Builds the Nest application from its root module; tests pass one that compiles a TestingModule with overrides. */
@@ -21,6 +23,7 @@ export async function createApp(settings: Settings, factory: AppFactory = nestFa
   const app = await factory(AppModule.forRoot(settings), new FastifyAdapter());
   app.useLogger(app.get(AppLogger));
   app.get(HttpMetrics).install(app.getHttpAdapter().getInstance());
+  closeConnectionsWhileDraining(app.getHttpAdapter().getInstance(), app.get(Lifecycle));
   if (settings.kafka.brokers) {
     app.connectMicroservice({ strategy: app.get(RunEventsServer) }, { inheritAppConfig: true });
   }
