@@ -1,6 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo, Socket } from 'node:net';
-import { onCleanup } from './cleanup';
+import { onCleanup, onCleanupFirst } from './cleanup';
 
 /** What a fake answers on one path: a status and JSON body, or never answering at all. */
 export type Reply = { status: number; body?: unknown } | 'hang';
@@ -32,6 +32,8 @@ export class FakeHttpServer {
     const fake = new FakeHttpServer(new Map(Object.entries(routes)));
     await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
     onCleanup(`fake HTTP server ${fake.url}`, () => fake.close());
+    // Before anything else stops: an app would not close while its request hangs here.
+    onCleanupFirst(`requests left hanging by ${fake.url}`, () => fake.abortHanging());
     return fake;
   }
 
