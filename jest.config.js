@@ -30,4 +30,7 @@ module.exports = {
   coverageDirectory: 'reports/coverage',
   coverageReporters: ['text-summary', 'lcov', 'cobertura'],
   collectCoverageFrom: ['src/**/*.ts', '!src/main.ts'],
+  // The floor: today's level (a whole-suite run gave statements 96.18, branches 88.62, functions 96.72,
+  // lines 98.25 %), rounded down, so coverage cannot fall silently. Raise it when coverage rises.
+  coverageThreshold: { global: { statements: 96, branches: 88, functions: 96, lines: 98 } },
 };
