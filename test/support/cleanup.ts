@@ -15,7 +15,8 @@ interface Entry {
   what: string;
   stop: () => unknown;
   timeoutMs: number;
-  first?: boolean;
+  /** Releases run before everything, infrastructure (brokers) after everything, the rest last-in first-out. */
+  order: 0 | 1 | 2;
 }
 
 /** Bound of one stop unless its registration says otherwise. */
@@ -28,7 +29,7 @@ let current: Scope = 'file';
 
 /** Registers `stop` under the name `what`; it runs once, when the current test (or file) ends. */
 export function onCleanup(what: string, stop: () => unknown, timeoutMs = DEFAULT_STOP_TIMEOUT_MS): void {
-  registered[current].push({ what, stop, timeoutMs });
+  registered[current].push({ what, stop, timeoutMs, order: 1 });
 }
 
 /**
@@ -37,7 +38,16 @@ export function onCleanup(what: string, stop: () => unknown, timeoutMs = DEFAULT
  * for a handler that can never finish.
  */
 export function onCleanupFirst(what: string, release: () => unknown): void {
-  registered[current].push({ what, stop: release, timeoutMs: DEFAULT_STOP_TIMEOUT_MS, first: true });
+  registered[current].push({ what, stop: release, timeoutMs: DEFAULT_STOP_TIMEOUT_MS, order: 0 });
+}
+
+/**
+ * Registers the stop of infrastructure others use (a broker of the test's
+ * own): it runs after everything else, even when it was started after the
+ * app that uses it, so no client is left retrying against a dead broker.
+ */
+export function onCleanupLast(what: string, stop: () => unknown, timeoutMs = DEFAULT_STOP_TIMEOUT_MS): void {
+  registered[current].push({ what, stop, timeoutMs, order: 2 });
 }
 
 /** Called by the hooks: from here on, registrations belong to the test about to run. */
@@ -49,7 +59,7 @@ export function enterTest(): void {
 export async function cleanUp(scope: Scope): Promise<void> {
   if (scope === 'test') current = 'file';
   const entries = registered[scope].splice(0).reverse();
-  entries.sort((a, b) => Number(Boolean(b.first)) - Number(Boolean(a.first))); // stable: releases first, then last-in first-out
+  entries.sort((a, b) => a.order - b.order); // stable: last-in first-out within each order
   const failures: string[] = [];
   for (const entry of entries) {
     try {

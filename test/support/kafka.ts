@@ -3,10 +3,10 @@ import { rmSync } from 'node:fs';
 import { Kafka, KafkaMessage, logLevel, Partitioners, RecordMetadata } from 'kafkajs';
 import { BrokerHandle, startBroker, StartBrokerOptions } from '../../scripts/kafka-broker';
 import type { RunEvent } from '../../src/run-events/run-event.schema';
-import { onCleanup } from './cleanup';
+import { onCleanupLast } from './cleanup';
 
-/** How long starting (or restarting) a broker of a test's own may take. */
-export const BROKER_START_MS = 60_000;
+/** How long starting (or restarting) a broker of a test's own may take: a JVM start on a loaded 2-core machine. */
+export const BROKER_START_MS = 120_000;
 
 /** The suite's broker, started by the global setup. */
 export function bootstrap(): string {
@@ -51,7 +51,7 @@ export function kafkaClient(servers = bootstrap()): Kafka {
  */
 export async function startTestBroker(options: StartBrokerOptions = {}): Promise<BrokerHandle> {
   const broker = await startBroker({ timeoutMs: BROKER_START_MS, ...options });
-  onCleanup(`Kafka broker ${broker.bootstrap}`, async () => {
+  onCleanupLast(`Kafka broker ${broker.bootstrap}`, async () => {
     await broker.stop();
     rmSync(broker.dataDir, { recursive: true, force: true });
   });
