@@ -10,7 +10,7 @@ const JOIN_MS = 60_000;
 const MID_STREAM_MS = 30_000;
 const DRAIN_EXIT_MS = 30_000;
 const KILL_EXIT_MS = 10_000;
-const TAKE_OVER_MS = 90_000;
+const TAKE_OVER_MS = 180_000;
 
 /**
  * Real service processes (`node dist/main.js`) in one consumer group, on the
@@ -75,7 +75,11 @@ describe('several service processes', () => {
       const second = await spawnReplica(env);
       await producing;
       await stream(topic, after);
-      await waitFor(() => byFirst.size + handledIds(second).length >= events.length, 'the second process to handle the rest', TAKE_OVER_MS);
+      await waitFor(
+        () => byFirst.size + handledIds(second).length >= events.length,
+        () => `the second process to handle the rest (${byFirst.size} + ${handledIds(second).length} of ${events.length})`,
+        TAKE_OVER_MS,
+      );
 
       const bySecond = handledIds(second);
       // Everything the first process handled was committed during its drain: nothing is handled twice.
@@ -113,7 +117,11 @@ describe('several service processes', () => {
       await producing;
 
       const handledBy = () => [victim, ...survivors].flatMap(handledIds);
-      await waitFor(() => new Set(handledBy()).size >= events.length, 'the survivors to take over', TAKE_OVER_MS);
+      await waitFor(
+        () => new Set(handledBy()).size >= events.length,
+        () => `the survivors to take over (${new Set(handledBy()).size} of ${events.length} events handled; by survivor: ${survivors.map((r) => handledIds(r).length).join(', ')})`,
+        TAKE_OVER_MS,
+      );
       const all = new Set(handledBy());
       expect(events.filter((e) => !all.has(e.id))).toEqual([]);
 

@@ -1,7 +1,11 @@
-/** Polls `condition` until it returns a truthy value, or fails with `what` after `timeoutMs`. */
+/**
+ * Polls `condition` until it returns a truthy value, or fails with `what`
+ * after `timeoutMs`. `what` may be a function, read at the timeout, to say
+ * how far things got (e.g. "4200 of 6000 events handled").
+ */
 export async function waitFor<T>(
   condition: () => T | Promise<T>,
-  what: string,
+  what: string | (() => string),
   timeoutMs = DEFAULT_WAIT_MS,
   intervalMs = 50,
 ): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
@@ -15,7 +19,8 @@ export async function waitFor<T>(
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+      const described = typeof what === 'function' ? what() : what;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${described}${lastError ? `: ${String(lastError)}` : ''}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
