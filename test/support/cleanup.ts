@@ -5,9 +5,10 @@
  *
  * What is registered while a test or its beforeEach runs is stopped after
  * that test; what is registered in a beforeAll is stopped after the file.
- * The hooks live in cleanup-hooks.ts (jest `setupFilesAfterEnv`). Stops run
- * last-registered first, each bounded by its own timeout, and every one runs
- * even when another fails; failures are reported together, by name.
+ * The hooks live in cleanup-hooks.ts (jest `setupFilesAfterEnv`). Releases
+ * (onCleanupFirst) run first, brokers (onCleanupLast) last, the rest
+ * last-registered first; each is bounded by its own timeout, every one runs
+ * even when another fails, and failures are reported together, by name.
  */
 type Scope = 'test' | 'file';
 
