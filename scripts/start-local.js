@@ -25,7 +25,10 @@ async function main() {
   }
   const service = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], { cwd: ROOT, env, stdio: 'inherit' });
   // The service drains on the signal; the broker stops once it has exited.
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => service.kill(signal));
+  // Forwarded as SIGTERM: a terminal's Ctrl-C reaches the service too (same
+  // process group), and a forwarded SIGINT would count as a second Ctrl-C,
+  // which forces the exit. A repeated SIGTERM never cuts the drain short.
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => service.kill('SIGTERM'));
   service.on('exit', async (code) => {
     if (broker) fs.rmSync(LOCAL_BROKER_FILE, { force: true });
     await broker?.stop();

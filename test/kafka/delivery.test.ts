@@ -9,7 +9,11 @@ import { isolatedKafkaEnv, orderPlaced, produceRaw, readTopic } from '../support
 import { metricValue } from '../support/metrics';
 import { RecordingHandlers } from '../support/recording-handlers';
 import { startTestApp, TestApp, TestAppOptions } from '../support/test-app';
-import { waitFor } from '../support/wait';
+import { DEFAULT_WAIT_MS, testTimeout, waitFor } from '../support/wait';
+
+/** Joining the group is one wait; each test adds its own. */
+const JOIN_MS = DEFAULT_WAIT_MS;
+const READ_MS = DEFAULT_WAIT_MS;
 
 const header = (message: KafkaMessage, name: string) => message.headers?.[name]?.toString();
 
@@ -30,7 +34,7 @@ async function startWithRecorder(env: Record<string, string> = {}, override?: Te
     override: (builder) => (override ? override(builder) : builder).overrideProvider(RunEventHandlers).useValue(handlers),
   });
   started.push(service);
-  await waitFor(() => service.logs.withMessage('consumer joined its group').length > 0, 'the consumer to join its group');
+  await waitFor(() => service.logs.withMessage('consumer joined its group').length > 0, 'the consumer to join its group', JOIN_MS);
   const topic = service.app.get(TopicRegistry).resolve(RUN_EVENTS_TOPIC);
   return { service, handlers, topic };
 }
@@ -78,7 +82,7 @@ describe('poison messages', () => {
     expect(lines[0].eventId).toBeUndefined();
     expect(await metric(service, `coffeebuddy_kafka_messages_consumed_total{topic="${topic}",outcome="dead_lettered"}`)).toBe(4);
     expect(await metric(service, `coffeebuddy_kafka_dead_letters_total{topic="${topic}",reason="invalid_json"}`)).toBe(1);
-  });
+  }, testTimeout(JOIN_MS, DEFAULT_WAIT_MS, READ_MS));
 });
 
 describe('handler errors', () => {
@@ -125,7 +129,7 @@ describe('handler errors', () => {
     expect(brokenRetries.slice(0, 3).map((line) => line.retryInMs)).toEqual([20, 40, 80]);
     expect(brokenRetries.slice(3, -1).every((line) => line.retryInMs === 100)).toBe(true);
     expect(await metric(service, `coffeebuddy_kafka_messages_consumed_total{topic="${topic}",outcome="retried"}`)).toBe(2 + brokenAttempts - 1);
-  });
+  }, testTimeout(JOIN_MS, DEFAULT_WAIT_MS, READ_MS));
 
   it('keeps its group membership while a retry waits longer than the session timeout', async () => {
     const { service, handlers, topic } = await startWithRecorder({
@@ -142,7 +146,7 @@ describe('handler errors', () => {
     expect(service.logs.withMessage('consumer group rebalancing')).toHaveLength(rebalancesBefore);
     expect(service.logs.withMessage('consumer crashed')).toHaveLength(0);
     expect(await metric(service, 'coffeebuddy_kafka_consumer_in_group')).toBe(1);
-  });
+  }, testTimeout(JOIN_MS, 30000));
 });
 
 describe('duplicates', () => {
@@ -159,7 +163,7 @@ describe('duplicates', () => {
       'one duplicate counted',
     );
     expect(service.logs.withMessage('duplicate run event skipped')).toEqual([expect.objectContaining({ eventId: event.id })]);
-  });
+  }, testTimeout(JOIN_MS, DEFAULT_WAIT_MS, DEFAULT_WAIT_MS));
 });
 
 /** Fails the first dead-letter write, then writes for real. */
@@ -193,5 +197,5 @@ describe('a dead letter that cannot be written', () => {
     expect(letters[0].value!.toString()).toBe(poison);
     expect(handlers.handledIds()).toEqual([after.id]);
     expect(service.logs.withMessage('run event dead-lettered')).toHaveLength(1);
-  });
+  }, testTimeout(JOIN_MS, 45000, READ_MS));
 });
