@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 
+# Node 24 (active LTS), minor pinned. A release pins the image digest too: see docs/deploy.md.
 # Build: compile TypeScript with every dependency from the committed lockfile.
-FROM node:20-bookworm-slim AS build
+FROM node:24.21-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -9,8 +10,9 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-# Runtime: production dependencies only. The slim image keeps /bin/sleep for the preStop hook.
-FROM node:20-bookworm-slim AS runtime
+# Runtime: production dependencies only (no pino-pretty: logs are JSON lines).
+# The slim image keeps /bin/sleep for the preStop hook.
+FROM node:24.21-bookworm-slim AS runtime
 ENV COFFEEBUDDY_ENVIRONMENT=prod
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -18,13 +18,20 @@ module.exports = {
     ],
     '^.+\\.js$': ['@swc/jest', { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+  // The OTLP exporter loads node:http with import(), which Jest's CommonJS sandbox runs only once compiled to require().
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@opentelemetry)/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  // The cleanup registry's hooks: whatever a test starts is stopped after it (test/support/cleanup.ts).
+  setupFilesAfterEnv: ['<rootDir>/test/support/cleanup-hooks.ts'],
+  // Tests with several waits set their own timeout above their sum (testTimeout() in test/support/wait.ts).
   testTimeout: 60000,
   reporters: ['default', ['jest-junit', { outputDirectory: 'reports', outputName: 'junit.xml' }]],
-  collectCoverage: true,
+  // Coverage is collected by `npm test` (jest --coverage), so one file run on its own is not held to the floor.
   coverageDirectory: 'reports/coverage',
   coverageReporters: ['text-summary', 'lcov', 'cobertura'],
   collectCoverageFrom: ['src/**/*.ts', '!src/main.ts'],
+  // The floor: today's level (a whole-suite run gave statements 96.18, branches 88.62, functions 96.72,
+  // lines 98.25 %), rounded down, so coverage cannot fall silently. Raise it when coverage rises.
+  coverageThreshold: { global: { statements: 96, branches: 88, functions: 96, lines: 98 } },
 };

@@ -6,6 +6,7 @@ import { BrokerHandle, startBroker } from '../scripts/kafka-broker';
 import { killChildren } from './support/child';
 import { deleteRunArtifacts } from './support/kafka';
 import { profileTable, resultsTable, Sections, targets, topFunctionsTable } from './support/report';
+import { backlogSuite } from './suites/backlog';
 import { consumeSuite } from './suites/consume';
 import { consumeIoSuite } from './suites/consume-io';
 import { BenchContext, ROOT } from './suites/context';
@@ -22,9 +23,17 @@ import { startupSuite } from './suites/startup';
  *
  * Environment: KAFKA_BOOTSTRAP_SERVERS (use that broker instead of starting
  * one), BENCH_RUNS (repetitions, default 3), BENCH_SUITES (comma-separated
- * subset of consume,consume-io,publish,latency,probes,startup).
+ * subset of consume,consume-io,publish,latency,probes,startup,backlog).
  */
-const SUITES = { consume: consumeSuite, 'consume-io': consumeIoSuite, publish: publishSuite, latency: latencySuite, probes: probesSuite, startup: startupSuite };
+const SUITES = {
+  consume: consumeSuite,
+  'consume-io': consumeIoSuite,
+  publish: publishSuite,
+  latency: latencySuite,
+  probes: probesSuite,
+  startup: startupSuite,
+  backlog: backlogSuite,
+};
 type SuiteName = keyof typeof SUITES;
 
 function machine() {

@@ -21,6 +21,10 @@ export interface BrokerInfo {
   bootstrap: string;
   port: number;
   controllerPort: number;
+  /** Port of the PROXIED listener, which advertises `proxyPort`: a fault proxy on proxyPort forwards here. */
+  proxiedPort: number;
+  /** Advertised by the PROXIED listener; nothing listens there until a test starts a proxy on it. */
+  proxyPort: number;
   dataDir: string;
   /** Process id of the java process; changes on restart(). */
   pid: number;

@@ -110,12 +110,15 @@ async function startBroker(opts = {}) {
     throw new Error(`A Kafka broker (pid ${previous.pid}) is already running on ${dataDir}`);
   }
   // Reuse the ports of an earlier run on the same data when they are free.
-  const [port, controllerPort] = await pickPorts([
-    opts.port ?? (previous && (await portFree(previous.port)) ? previous.port : undefined),
-    opts.controllerPort ?? (previous && (await portFree(previous.controllerPort)) ? previous.controllerPort : undefined),
+  const reuse = async (name) => (previous && previous[name] && (await portFree(previous[name])) ? previous[name] : undefined);
+  const [port, controllerPort, proxiedPort, proxyPort] = await pickPorts([
+    opts.port ?? (await reuse('port')),
+    opts.controllerPort ?? (await reuse('controllerPort')),
+    await reuse('proxiedPort'),
+    await reuse('proxyPort'),
   ]);
   const state = {
-    libDir, dataDir, port, controllerPort,
+    libDir, dataDir, port, controllerPort, proxiedPort, proxyPort,
     logFile: path.resolve(opts.logFile || path.join(dataDir, 'broker.log')),
     timeoutMs: opts.timeoutMs ?? 60_000,
     detached: Boolean(opts.detached),
@@ -128,6 +131,8 @@ async function startBroker(opts = {}) {
     bootstrap: `127.0.0.1:${port}`,
     port,
     controllerPort,
+    proxiedPort,
+    proxyPort,
     dataDir,
     logFile: state.logFile,
     pid: 0,
@@ -142,16 +147,20 @@ async function startBroker(opts = {}) {
   return handle;
 }
 
-function writeConfig({ dataDir, port, controllerPort }) {
+// The PROXIED listener (proxiedPort) advertises proxyPort, where nothing of
+// the broker's listens: a fault-injecting proxy started there, forwarding to
+// proxiedPort, stays between its clients and the broker, since metadata sends
+// them back to proxyPort.
+function writeConfig({ dataDir, port, controllerPort, proxiedPort, proxyPort }) {
   const props = {
     'process.roles': 'broker,controller',
     'node.id': 1,
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort},PROXIED://127.0.0.1:${proxiedPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port},PROXIED://127.0.0.1:${proxyPort}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,PROXIED:PLAINTEXT',
     'log.dirs': path.join(dataDir, 'logs'),
     'num.partitions': 1,
     'auto.create.topics.enable': true,
@@ -372,8 +381,8 @@ function readBrokerInfo(dataDir) {
   }
 }
 
-function writeBrokerInfo({ bootstrap, port, controllerPort, dataDir, pid }) {
-  const info = { bootstrap, port, controllerPort, dataDir, pid };
+function writeBrokerInfo({ bootstrap, port, controllerPort, proxiedPort, proxyPort, dataDir, pid }) {
+  const info = { bootstrap, port, controllerPort, proxiedPort, proxyPort, dataDir, pid };
   fs.writeFileSync(path.join(dataDir, 'broker.json'), `${JSON.stringify(info, null, 2)}\n`);
 }
 

@@ -4,10 +4,13 @@
 // Ctrl-C stops the service (graceful drain), then the broker.
 
 const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
 const { startBroker } = require('./kafka-broker');
 
 const ROOT = path.resolve(__dirname, '..');
+// Read by the CLI (src/cli/cli-settings.ts) when KAFKA_BOOTSTRAP_SERVERS is unset.
+const LOCAL_BROKER_FILE = path.join(ROOT, '.cache', 'local-kafka.json');
 
 async function main() {
   execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
@@ -18,11 +21,16 @@ async function main() {
     broker = await startBroker({ dataDir: path.join(ROOT, '.cache', 'kafka-local') });
     env.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap;
     process.stderr.write(`Kafka broker on ${broker.bootstrap} (data in ${broker.dataDir})\n`);
+    fs.writeFileSync(LOCAL_BROKER_FILE, `${JSON.stringify({ bootstrap: broker.bootstrap, pid: process.pid }, null, 2)}\n`);
   }
   const service = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], { cwd: ROOT, env, stdio: 'inherit' });
   // The service drains on the signal; the broker stops once it has exited.
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => service.kill(signal));
+  // Forwarded as SIGTERM: a terminal's Ctrl-C reaches the service too (same
+  // process group), and a forwarded SIGINT would count as a second Ctrl-C,
+  // which forces the exit. A repeated SIGTERM never cuts the drain short.
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => service.kill('SIGTERM'));
   service.on('exit', async (code) => {
+    if (broker) fs.rmSync(LOCAL_BROKER_FILE, { force: true });
     await broker?.stop();
     process.exit(code ?? 1);
   });

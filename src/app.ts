@@ -4,7 +4,10 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { AppModule } from './app.module';
 import { RunEventsServer } from './kafka/run-events.server';
 import { HttpMetrics } from './metrics/http-metrics';
+import { Lifecycle } from './runtime/lifecycle';
 import { AppLogger } from './runtime/logger';
+import { Tracing } from './runtime/tracing';
+import { closeConnectionsWhileDraining } from './runtime/shutdown';
 import { Settings } from './runtime/settings';
 
 /** Builds the Nest application from its root module; tests pass one that compiles a TestingModule with overrides. */
@@ -20,7 +23,9 @@ export const nestFactory: AppFactory = (root, adapter) =>
 export async function createApp(settings: Settings, factory: AppFactory = nestFactory): Promise<NestFastifyApplication> {
   const app = await factory(AppModule.forRoot(settings), new FastifyAdapter());
   app.useLogger(app.get(AppLogger));
+  app.get(Tracing).instrument(app.getHttpAdapter().getInstance());
   app.get(HttpMetrics).install(app.getHttpAdapter().getInstance());
+  closeConnectionsWhileDraining(app.getHttpAdapter().getInstance(), app.get(Lifecycle));
   if (settings.kafka.brokers) {
     app.connectMicroservice({ strategy: app.get(RunEventsServer) }, { inheritAppConfig: true });
   }

@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 import { createApp } from './app';
+import { dropKafkajsNegativeTimeoutWarning } from './kafka/kafkajs-timer-warning';
 import { exitOnSignals } from './runtime/shutdown';
 import { ConfigurationError, settingsFromProcessEnv, Settings } from './runtime/settings';
 
 async function main(): Promise<void> {
+  dropKafkajsNegativeTimeoutWarning();
   let settings: Settings;
   try {
     settings = settingsFromProcessEnv();

@@ -110,3 +110,19 @@ measure('timing: two performance.now() calls', () => {
   performance.now();
   performance.now();
 });
+
+// ---- tracing off (no OTEL_* set): what the pipeline still does per message
+const settingsModule = require(join(DIST_DIR, 'runtime/settings')) as typeof import('../../src/runtime/settings');
+const tracingModule = require(join(DIST_DIR, 'runtime/tracing')) as typeof import('../../src/runtime/tracing');
+const kafkaTracingModule = require(join(DIST_DIR, 'kafka/kafka-tracing')) as typeof import('../../src/kafka/kafka-tracing');
+const untraced = settingsModule.parseSettings({});
+const tracingOff = new kafkaTracingModule.KafkaTracing(
+  new tracingModule.Tracing(untraced.tracing, new logger.AppLogger(untraced.log, { write: () => undefined })),
+  untraced.kafka,
+);
+measure('tracing off: the enabled check, a closure, and identified() per message', (i) => {
+  const handle = () => ids[i];
+  if (tracingOff.enabled) throw new Error('tracing should be off');
+  handle();
+  tracingOff.identified(ids[i]);
+});

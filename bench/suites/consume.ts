@@ -1,4 +1,6 @@
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { runWorker } from '../support/child';
 import { benchEvents, EVENT_BYTES } from '../support/events';
@@ -10,7 +12,7 @@ import { BenchContext, rotate, WORKERS } from './context';
 
 export const CONSUME_MESSAGES = 100_000;
 export const PARTITIONS = 6;
-const MODES: ConsumeMode[] = ['kafkajs-each-message', 'kafkajs-each-batch', 'nest-stock', 'pipeline'];
+const MODES: ConsumeMode[] = ['kafkajs-each-message', 'kafkajs-each-batch', 'nest-stock', 'pipeline', 'pipeline-traced'];
 /** Profiled once each, after the timed runs: the pipeline, and the two baselines whose own costs the comparison rests on. */
 const PROFILED: ConsumeMode[] = ['pipeline', 'nest-stock', 'kafkajs-each-message'];
 
@@ -22,7 +24,9 @@ export interface ConsumeSection {
     ConsumeMode,
     { messagesPerSecond: Summary; cpuUsPerMessage: Summary; handlingMs: Summary; totalMs: Summary; rssAfterMb: Summary }
   >;
-  ratios: { pipelineVsNestStock: number; pipelineVsEachMessage: number; pipelineVsEachBatch: number };
+  ratios: { pipelineVsNestStock: number; pipelineVsEachMessage: number; pipelineVsEachBatch: number; tracedVsPipeline: number };
+  /** pipeline-traced, per run: spans ended, exported, failed, dropped by the batch processor; what the sink received. */
+  tracing: { spans: NonNullable<ConsumeResult['spans']>[]; sinkRequests: number; sinkBytes: number };
   profiles: Partial<Record<ConsumeMode, ProfileSummary & { messagesPerSecond: number; file: string; windowUs: [number, number] }>>;
 }
 
@@ -32,6 +36,7 @@ export async function consumeSuite(ctx: BenchContext): Promise<ConsumeSection> {
   await createTopics(ctx.bootstrap, [topic], PARTITIONS);
   ctx.progress(`consume: producing ${CONSUME_MESSAGES} events of ${EVENT_BYTES} bytes to ${topic} (${PARTITIONS} partitions)`);
   await produceEvents(ctx.bootstrap, topic, benchEvents(CONSUME_MESSAGES));
+  const sink = await startDiscardingSink();
 
   let group = 0;
   const consume = (mode: ConsumeMode, nodeArgs: string[] = []) => {
@@ -44,6 +49,7 @@ export async function consumeSuite(ctx: BenchContext): Promise<ConsumeSection> {
       groupId: `${prefix}-${mode}-${group}`,
       partitions: PARTITIONS,
       expected: CONSUME_MESSAGES,
+      otlpEndpoint: sink.url,
     };
     return runWorker<ConsumeResult>(join(WORKERS, 'consume.ts'), config, {
       logFile: join(ctx.workDir, 'consume-workers.log'),
@@ -67,6 +73,8 @@ export async function consumeSuite(ctx: BenchContext): Promise<ConsumeSection> {
       );
     }
   }
+
+  await sink.close();
 
   const profiles: ConsumeSection['profiles'] = {};
   for (const mode of PROFILED) {
@@ -110,7 +118,24 @@ export async function consumeSuite(ctx: BenchContext): Promise<ConsumeSection> {
       pipelineVsNestStock: round(rate('pipeline') / rate('nest-stock')),
       pipelineVsEachMessage: round(rate('pipeline') / rate('kafkajs-each-message')),
       pipelineVsEachBatch: round(rate('pipeline') / rate('kafkajs-each-batch')),
+      tracedVsPipeline: round(rate('pipeline-traced') / rate('pipeline')),
     },
+    tracing: { spans: results.get('pipeline-traced')!.map((r) => r.spans!), sinkRequests: sink.requests, sinkBytes: sink.bytes },
     profiles,
   };
+}
+
+/** An OTLP/HTTP endpoint on loopback that reads each export, counts it, answers 200 and keeps nothing. */
+async function startDiscardingSink(): Promise<{ url: string; requests: number; bytes: number; close(): Promise<void> }> {
+  const sink = { url: '', requests: 0, bytes: 0, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  const server = createServer((request, response) => {
+    request.on('data', (chunk: Buffer) => (sink.bytes += chunk.length));
+    request.on('end', () => {
+      sink.requests += 1;
+      response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  sink.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return sink;
 }

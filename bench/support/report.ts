@@ -1,3 +1,5 @@
+import type { BacklogSection } from '../suites/backlog';
+import { BACKLOG_PEAK_SHARE } from '../suites/backlog';
 import type { ConsumeSection } from '../suites/consume';
 import type { ConsumeIoSection } from '../suites/consume-io';
 import type { LatencySection } from '../suites/latency';
@@ -14,6 +16,7 @@ export interface Sections {
   latency?: LatencySection;
   probes?: ProbesSection;
   startup?: StartupSection;
+  backlog?: BacklogSection;
 }
 
 export interface Target {
@@ -47,6 +50,7 @@ export function targets(s: Sections): Target[] {
     atMost('start-up: service / minimal Nest app', s.startup.ratios.startup, 1.5);
     atMost('idle RSS: service / minimal Nest app', s.startup.ratios.idleRss, 1.3);
   }
+  if (s.backlog) atMost('backlog peak RSS / pod memory limit', s.backlog.ratios.manifestPeakVsLimit, BACKLOG_PEAK_SHARE);
   return list;
 }
 
@@ -81,6 +85,10 @@ export function resultsTable(s: Sections): string {
     row('Consume 100k: pipeline vs kafkajs eachMessage + JSON.parse', rate('pipeline'), rate('kafkajs-each-message'),
       s.consume.ratios.pipelineVsEachMessage, targetCell(all, 'consume: pipeline / kafkajs eachMessage'));
     row('Consume 100k: pipeline vs kafkajs eachBatch + JSON.parse', rate('pipeline'), rate('kafkajs-each-batch'), s.consume.ratios.pipelineVsEachBatch);
+    row('Consume 100k: pipeline traced (every event sampled, OTLP to a loopback sink) vs untraced', rate('pipeline-traced'), rate('pipeline'),
+      s.consume.ratios.tracedVsPipeline);
+    const dropped = s.consume.tracing.spans.map((spans) => `${spans.dropped} of ${spans.ended}`).join(', ');
+    row('  spans dropped by the batch processor, per run', dropped, '', '');
     const cpu = (mode: keyof typeof m) => cell(m[mode].cpuUsPerMessage, fixed(1), 'µs');
     row('  consumer CPU per message: pipeline vs stock Nest', cpu('pipeline'), cpu('nest-stock'), m.pipeline.cpuUsPerMessage.median / m['nest-stock'].cpuUsPerMessage.median);
     row('  consumer CPU per message: pipeline vs kafkajs eachMessage', cpu('pipeline'), cpu('kafkajs-each-message'),
@@ -148,6 +156,16 @@ export function resultsTable(s: Sections): string {
       s.startup.ratios.startup, targetCell(all, 'start-up: service / minimal Nest app'));
     row('Idle RSS', cell(a.service.idleRssMb, fixed(1), 'MiB'), cell(a['minimal-nest'].idleRssMb, fixed(1), 'MiB'), s.startup.ratios.idleRss,
       targetCell(all, 'idle RSS: service / minimal Nest app'));
+  }
+  if (s.backlog) {
+    const b = s.backlog.modes;
+    const k = Math.round(s.backlog.messages / 1000);
+    row(`Peak RSS draining a ${k}k backlog: manifest NODE_OPTIONS vs pod memory limit`, cell(b.manifest.peakRssMb, fixed(1), 'MiB'),
+      `${s.backlog.memoryLimitMiB} MiB`, s.backlog.ratios.manifestPeakVsLimit, targetCell(all, 'backlog peak RSS / pod memory limit'));
+    row('  peak RSS draining the backlog: manifest NODE_OPTIONS vs Node defaults', cell(b.manifest.peakRssMb, fixed(1), 'MiB'),
+      cell(b['node-defaults'].peakRssMb, fixed(1), 'MiB'), s.backlog.ratios.manifestVsNodeDefaults);
+    row('  time to drain, start-up included: manifest NODE_OPTIONS vs Node defaults', cell(b.manifest.drainMs, int, 'ms'),
+      cell(b['node-defaults'].drainMs, int, 'ms'), b.manifest.drainMs.median / b['node-defaults'].drainMs.median);
   }
   return markdown(['Figure', 'Service', 'Baseline', 'Ratio', 'Target'], rows);
 }

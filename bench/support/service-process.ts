@@ -17,6 +17,8 @@ export interface ServiceProcessOptions {
   logFile: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /** Extra environment, e.g. NODE_OPTIONS. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -37,6 +39,7 @@ export function spawnService(options: ServiceProcessOptions): ChildProcess {
       KAFKA_TOPIC_PREFIX: options.prefix,
       KAFKA_CONSUMER_GROUP: `${options.prefix}-group`,
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      ...options.env,
     },
     options.logFile,
   );

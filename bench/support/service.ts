@@ -12,6 +12,7 @@ export const dist = {
   handlers: require(join(DIST_DIR, 'run-events/run-event-handlers')) as typeof import('../../src/run-events/run-event-handlers'),
   publisher: require(join(DIST_DIR, 'kafka/kafka-event-publisher')) as typeof import('../../src/kafka/kafka-event-publisher'),
   status: require(join(DIST_DIR, 'kafka/kafka-status')) as typeof import('../../src/kafka/kafka-status'),
+  tracing: require(join(DIST_DIR, 'runtime/tracing')) as typeof import('../../src/runtime/tracing'),
 };
 
 /** Stands in for RunEventHandlers: one call per handled event, nothing else. */

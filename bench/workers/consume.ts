@@ -4,8 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import { EventPattern, MicroserviceOptions, Payload, Transport } from '@nestjs/microservices';
 import { logLevel } from 'kafkajs';
 import { kafkaClient } from '../support/kafka';
-import { startService, stopService } from '../support/service';
 import { Counter } from '../support/counter';
+import { dist, startService, stopService } from '../support/service';
 import { runAsWorker } from '../support/worker';
 
 /**
@@ -14,7 +14,7 @@ import { runAsWorker } from '../support/worker';
  * from the first handled message to the last. The only work added by the
  * benchmark is one counter increment per message, the same in every mode.
  */
-export type ConsumeMode = 'pipeline' | 'kafkajs-each-message' | 'kafkajs-each-batch' | 'nest-stock';
+export type ConsumeMode = 'pipeline' | 'pipeline-traced' | 'kafkajs-each-message' | 'kafkajs-each-batch' | 'nest-stock';
 
 export interface ConsumeConfig {
   mode: ConsumeMode;
@@ -25,6 +25,8 @@ export interface ConsumeConfig {
   groupId: string;
   partitions: number;
   expected: number;
+  /** pipeline-traced: the OTLP/HTTP sink spans are exported to. */
+  otlpEndpoint?: string;
 }
 
 export interface ConsumeResult {
@@ -41,6 +43,8 @@ export interface ConsumeResult {
   heapUsedAfterMb: number;
   /** The measured window on the CPU profile's clock (microseconds). */
   windowUs: [number, number];
+  /** pipeline-traced: spans ended, exported, lost in failed exports, and dropped by the batch processor (after shutdown). */
+  spans?: { ended: number; exported: number; failed: number; dropped: number };
 }
 
 /** Consumer settings every mode shares with the service's defaults (session timeout, one fetch slot per partition). */
@@ -51,11 +55,15 @@ async function consume(config: ConsumeConfig): Promise<ConsumeResult> {
   const counter = new Counter(config.expected);
   const started = performance.now();
   let stop: () => Promise<void>;
+  let spanCounts: (() => ConsumeResult['spans']) | undefined;
 
-  if (config.mode === 'pipeline') {
+  if (config.mode === 'pipeline' || config.mode === 'pipeline-traced') {
+    // Traced: every event sampled, spans exported over OTLP/HTTP to a loopback sink that discards them.
+    const tracing: Record<string, string> =
+      config.mode === 'pipeline-traced' ? { OTEL_EXPORTER_OTLP_ENDPOINT: config.otlpEndpoint!, OTEL_TRACES_SAMPLER: 'always_on' } : {};
     const app = await startService({
       kafka: { bootstrap: config.bootstrap, prefix: config.prefix, groupId: config.groupId, partitions: config.partitions },
-      env: { KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS) },
+      env: { KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS), ...tracing },
       handlers: {
         handle: async () => {
           counter.add();
@@ -63,6 +71,11 @@ async function consume(config: ConsumeConfig): Promise<ConsumeResult> {
       },
     });
     stop = () => stopService(app);
+    const counts = app.get(dist.tracing.Tracing).spanCounts.bind(app.get(dist.tracing.Tracing));
+    spanCounts = () => {
+      const { ended, exported, failed } = counts();
+      return { ended, exported, failed, dropped: ended - exported - failed };
+    };
   } else if (config.mode === 'nest-stock') {
     @Controller()
     class CountingController {
@@ -128,6 +141,7 @@ async function consume(config: ConsumeConfig): Promise<ConsumeResult> {
     rssAfterMb: memory.rss / 2 ** 20,
     heapUsedAfterMb: memory.heapUsed / 2 ** 20,
     windowUs: [counter.firstUs, counter.lastUs],
+    spans: config.mode === 'pipeline-traced' ? spanCounts?.() : undefined,
   };
 }
 

@@ -52,9 +52,12 @@ export class DependencyCheck {
 
   private record(dependency: string, up: boolean, reason?: string): void {
     this.metrics.setUp(dependency, up);
-    if (this.lastState.get(dependency) === up) return;
+    const previous = this.lastState.get(dependency);
+    if (previous === up) return;
     this.lastState.set(dependency, up);
     if (up) this.log.info({ dependency }, 'dependency up');
-    else this.log.warn({ dependency, reason }, 'dependency down');
+    // A dependency first seen down is one the starting service is still waiting for (Kafka's
+    // consumer joining its group): info. Going down after being up is a warning.
+    else this.log[previous === undefined ? 'info' : 'warn']({ dependency, reason }, 'dependency down');
   }
 }

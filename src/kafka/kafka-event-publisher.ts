@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Message, TopicMessages } from 'kafkajs';
 import { assertRunEvent, InvalidRunEventError, RunEvent } from '../run-events/run-event.schema';
 import { KafkaProducer } from './kafka-producer';
+import { KafkaTracing } from './kafka-tracing';
 
 /** One record to publish. The value is a run event, sent as JSON; the key is its run id. */
 export interface KafkaRecord {
@@ -19,7 +20,10 @@ export interface KafkaRecord {
  */
 @Injectable()
 export class KafkaEventPublisher {
-  constructor(private readonly producer: KafkaProducer) {}
+  constructor(
+    private readonly producer: KafkaProducer,
+    private readonly tracing: KafkaTracing,
+  ) {}
 
   publish(record: KafkaRecord): Promise<void> {
     return this.publishBatch([record]);
@@ -38,6 +42,7 @@ export class KafkaEventPublisher {
       byTopic.set(record.topic, messages);
     }
     const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-    await this.producer.send(topicMessages);
+    // A producer span, its context in the headers of every message (when tracing is on).
+    await this.tracing.publish(topicMessages, records, () => this.producer.send(topicMessages));
   }
 }

@@ -1,8 +1,13 @@
 import { z } from 'zod';
-import { booleanVar, enumVar, integerVar, optionalText, textVar } from '../runtime/env-schema';
+import { booleanVar, enumVar, integerVar, optionalIntegerVar, optionalText, textVar } from '../runtime/env-schema';
 
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+/** kafkajs' rebalance timeout, set explicitly on the consumer: how long a rebalance waits for this member to rejoin. */
+export const REBALANCE_TIMEOUT_MS = 60000;
+/** Time a handler attempt gets to settle after its timeout fires, before it is abandoned. */
+export const HANDLER_GRACE_MS = 1000;
 
 /** Kafka settings, read once from the environment by the runtime settings. */
 export class KafkaConfig {
@@ -14,13 +19,28 @@ export class KafkaConfig {
   readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string };
   readonly ssl!: boolean;
   readonly topicPartitions!: number;
+  /** Replication factor and min.insync.replicas of the topics the service creates; undefined: the broker's default. */
+  readonly topicReplicationFactor?: number;
+  readonly topicMinInsyncReplicas?: number;
+  /** retention.ms of the dead-letter topics the service creates; undefined: the broker's default. */
+  readonly deadLetterRetentionMs?: number;
   readonly sessionTimeoutMs!: number;
-  readonly handlerMaxAttempts!: number;
+  /** An attempt that runs longer fails; its AbortSignal fires. */
+  readonly handlerTimeoutMs!: number;
+  /** Failures of one event are retried for this long, then it is dead-lettered. */
+  readonly retryBudgetMs!: number;
   readonly retryInitialBackoffMs!: number;
   readonly retryMaxBackoffMs!: number;
   readonly dedupeWindowSize!: number;
   readonly maxEventBytes!: number;
+  /** kafkajs' requestTimeout for every client; also how long a send waits for a replaced producer to connect. */
+  readonly requestTimeoutMs!: number;
+  /** Retries of one send before it fails back to the caller (kafkajs' idempotent producer needs at least 1). */
+  readonly producerRetries!: number;
 }
+
+/** The largest dedupe window: at about 120 bytes an id, 12 MiB of the memory budget. */
+export const DEDUPE_WINDOW_MAX = 100_000;
 
 const hostPort = /^[A-Za-z0-9.-]+:(\d{1,5})$/;
 
@@ -56,12 +76,20 @@ export const kafkaEnvSchema = z.object({
   KAFKA_SASL_PASSWORD: optionalText(),
   KAFKA_SSL: booleanVar(false),
   KAFKA_TOPIC_PARTITIONS: integerVar(1, 1000, 6),
+  KAFKA_TOPIC_REPLICATION_FACTOR: optionalIntegerVar(1, 32),
+  KAFKA_TOPIC_MIN_INSYNC_REPLICAS: optionalIntegerVar(1, 32),
+  // -1 keeps dead letters forever, as Kafka's retention.ms does.
+  KAFKA_DLQ_RETENTION_MS: optionalIntegerVar(-1, 2 ** 53 - 1),
   KAFKA_SESSION_TIMEOUT_MS: integerVar(6000, 300000, 30000),
-  KAFKA_HANDLER_MAX_ATTEMPTS: integerVar(1, 100, 5),
+  KAFKA_HANDLER_TIMEOUT_MS: integerVar(100, 300000, 10000),
+  KAFKA_RETRY_BUDGET_MS: integerVar(0, 3_600_000, 30000),
   KAFKA_RETRY_INITIAL_BACKOFF_MS: integerVar(1, 60000, 200),
   KAFKA_RETRY_MAX_BACKOFF_MS: integerVar(1, 300000, 10000),
-  KAFKA_DEDUPE_WINDOW_SIZE: integerVar(0, 10_000_000, 100_000),
+  // About 120 bytes an id: the maximum is what the pod's memory budget holds (README, "Delivery guarantees and their limits").
+  KAFKA_DEDUPE_WINDOW_SIZE: integerVar(0, DEDUPE_WINDOW_MAX, 100_000),
   KAFKA_MAX_EVENT_BYTES: integerVar(256, 10_485_760, 65536),
+  KAFKA_REQUEST_TIMEOUT_MS: integerVar(100, 300000, 10000),
+  KAFKA_PRODUCER_RETRIES: integerVar(1, 20, 5),
 });
 
 type KafkaEnv = z.output<typeof kafkaEnvSchema>;
@@ -87,12 +115,38 @@ export function kafkaCrossProblems(env: Readonly<Record<string, string | undefin
       message: `must be set (${SASL_MECHANISMS.join(', ')}) when SASL credentials are given`,
     });
   }
-  const initial = Number(env.KAFKA_RETRY_INITIAL_BACKOFF_MS ?? 200);
-  const max = Number(env.KAFKA_RETRY_MAX_BACKOFF_MS ?? 10000);
-  if (max < initial) {
+  const initial = parsed(env, 'KAFKA_RETRY_INITIAL_BACKOFF_MS');
+  const max = parsed(env, 'KAFKA_RETRY_MAX_BACKOFF_MS');
+  if (initial !== undefined && max !== undefined && max < initial) {
     problems.push({ variable: 'KAFKA_RETRY_MAX_BACKOFF_MS', message: 'must not be below KAFKA_RETRY_INITIAL_BACKOFF_MS' });
   }
+  // A rebalance waits for a member whose handler is running: the attempt must end, grace included, before the rebalance times out.
+  const handlerTimeout = parsed(env, 'KAFKA_HANDLER_TIMEOUT_MS');
+  if (handlerTimeout !== undefined && handlerTimeout + HANDLER_GRACE_MS >= REBALANCE_TIMEOUT_MS) {
+    problems.push({
+      variable: 'KAFKA_HANDLER_TIMEOUT_MS',
+      message: `must be below ${REBALANCE_TIMEOUT_MS - HANDLER_GRACE_MS} (the consumer's ${REBALANCE_TIMEOUT_MS} ms rebalance timeout less the ${HANDLER_GRACE_MS} ms grace of a timed-out handler)`,
+    });
+  }
+  const replication = parsed(env, 'KAFKA_TOPIC_REPLICATION_FACTOR');
+  const minInsync = parsed(env, 'KAFKA_TOPIC_MIN_INSYNC_REPLICAS');
+  if (replication !== undefined && minInsync !== undefined && minInsync > replication) {
+    problems.push({ variable: 'KAFKA_TOPIC_MIN_INSYNC_REPLICAS', message: 'must not be above KAFKA_TOPIC_REPLICATION_FACTOR' });
+  }
   return problems;
+}
+
+/** One integer variable as the schema parses it, or undefined when it is invalid (reported on its own). */
+function parsed(
+  env: Readonly<Record<string, string | undefined>>,
+  variable:
+    | 'KAFKA_RETRY_INITIAL_BACKOFF_MS'
+    | 'KAFKA_RETRY_MAX_BACKOFF_MS'
+    | 'KAFKA_HANDLER_TIMEOUT_MS'
+    | 'KAFKA_TOPIC_REPLICATION_FACTOR'
+    | 'KAFKA_TOPIC_MIN_INSYNC_REPLICAS',
+): number | undefined {
+  return kafkaEnvSchema.shape[variable].safeParse(env[variable]).data;
 }
 
 export function toKafkaConfig(env: KafkaEnv): KafkaConfig {
@@ -108,11 +162,17 @@ export function toKafkaConfig(env: KafkaEnv): KafkaConfig {
         : { mechanism, username: env.KAFKA_SASL_USERNAME ?? '', password: env.KAFKA_SASL_PASSWORD ?? '' },
     ssl: env.KAFKA_SSL,
     topicPartitions: env.KAFKA_TOPIC_PARTITIONS,
+    topicReplicationFactor: env.KAFKA_TOPIC_REPLICATION_FACTOR,
+    topicMinInsyncReplicas: env.KAFKA_TOPIC_MIN_INSYNC_REPLICAS,
+    deadLetterRetentionMs: env.KAFKA_DLQ_RETENTION_MS,
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
-    handlerMaxAttempts: env.KAFKA_HANDLER_MAX_ATTEMPTS,
+    handlerTimeoutMs: env.KAFKA_HANDLER_TIMEOUT_MS,
+    retryBudgetMs: env.KAFKA_RETRY_BUDGET_MS,
     retryInitialBackoffMs: env.KAFKA_RETRY_INITIAL_BACKOFF_MS,
     retryMaxBackoffMs: env.KAFKA_RETRY_MAX_BACKOFF_MS,
     dedupeWindowSize: env.KAFKA_DEDUPE_WINDOW_SIZE,
     maxEventBytes: env.KAFKA_MAX_EVENT_BYTES,
+    requestTimeoutMs: env.KAFKA_REQUEST_TIMEOUT_MS,
+    producerRetries: env.KAFKA_PRODUCER_RETRIES,
   };
 }

@@ -5,6 +5,7 @@ import { KafkaEventPublisher } from './kafka-event-publisher';
 import { KafkaMetrics } from './kafka-metrics';
 import { KafkaProducer } from './kafka-producer';
 import { KafkaStatus } from './kafka-status';
+import { KafkaTracing } from './kafka-tracing';
 import { KafkaConfig } from './kafka.config';
 import { RunEventPipeline } from './run-event-pipeline';
 import { RunEventsServer } from './run-events.server';
@@ -19,6 +20,7 @@ const topicRegistry = { provide: TopicRegistry, useFactory: (config: KafkaConfig
     KafkaStatus,
     KafkaAdmin,
     KafkaProducer,
+    KafkaTracing,
     KafkaEventPublisher,
     DeadLetterWriter,
     RunEventPipeline,

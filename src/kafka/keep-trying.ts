@@ -3,24 +3,59 @@
  * exponential backoff between failures. Used to connect to a broker that may
  * be down at start or later, without ever blocking the HTTP side.
  * Resolves true on success, false when aborted.
+ *
+ * An abort does not wait for the attempt in progress: kafkajs' own connect
+ * retries can take many seconds, and there is nothing to wait for when the
+ * service stops. The abandoned attempt runs on; `onAbandoned` is called once
+ * it settles, to close whatever it may still have opened.
  */
 export async function keepTrying(
   attempt: () => Promise<void>,
-  options: { signal: AbortSignal; onFailure: (error: unknown, retryInMs: number) => void; initialDelayMs?: number; maxDelayMs?: number },
+  options: {
+    signal: AbortSignal;
+    onFailure: (error: unknown, retryInMs: number) => void;
+    onAbandoned?: () => Promise<void>;
+    initialDelayMs?: number;
+    maxDelayMs?: number;
+  },
 ): Promise<boolean> {
+  const { signal } = options;
   let delay = options.initialDelayMs ?? 500;
-  while (!options.signal.aborted) {
+  while (!signal.aborted) {
+    const trying = attempt();
     try {
-      await attempt();
+      if (!(await settledUnlessAborted(trying, signal))) {
+        const cleanUp = () => options.onAbandoned?.().catch(() => undefined);
+        trying.then(cleanUp, cleanUp);
+        return false;
+      }
       return true;
     } catch (error) {
-      if (options.signal.aborted) return false;
+      if (signal.aborted) return false;
       options.onFailure(error, delay);
-      await sleep(delay, options.signal);
+      await sleep(delay, signal);
       delay = Math.min(delay * 2, options.maxDelayMs ?? 5000);
     }
   }
   return false;
+}
+
+/** True once `work` resolves, false as soon as `signal` aborts; rejects when `work` rejects first. */
+function settledUnlessAborted(work: Promise<void>, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Resolves after `ms`, or early when `signal` aborts. */

@@ -1,17 +1,28 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { Logger } from 'pino';
 import { decodeRunEvent, RunEvent, RunEventType } from '../run-events/run-event.schema';
 import { AppLogger } from '../runtime/logger';
-import { DeadLetterKind, DeadLetterWriter } from './dead-letter-writer';
+import { DeadLetter, DeadLetterKind, DeadLetterWriter } from './dead-letter-writer';
 import { DedupeWindow } from './dedupe-window';
+import { HandlerTimeoutError, runAttempt } from './handler-attempt';
+import { brokerErrorType } from './kafka-errors';
 import { KafkaMetrics } from './kafka-metrics';
-import { KafkaConfig } from './kafka.config';
-import { sleep } from './keep-trying';
-import { backoffMs, PermanentEventError } from './retry-policy';
+import { KafkaTracing } from './kafka-tracing';
+import { HANDLER_GRACE_MS, KafkaConfig } from './kafka.config';
+import { keepTrying, sleep } from './keep-trying';
+import { nextRetryMs, PermanentEventError, RetryLaterError, RetryPolicy } from './retry-policy';
 
-/** Calls the application's handler for one event (the Nest @EventPattern handler). */
-export type EventDispatch = (event: RunEvent, message: KafkaMessage, payload: EachBatchPayload) => Promise<void>;
+/**
+ * Calls the application's handler for one event (the Nest @EventPattern
+ * handler). `attempt` aborts when the attempt times out; its signal goes to the handler.
+ */
+export type EventDispatch = (
+  event: RunEvent,
+  message: KafkaMessage,
+  payload: EachBatchPayload,
+  attempt: AbortController,
+) => Promise<void>;
 
 /** Longest wait between two heartbeats while a retry backs off. */
 const HEARTBEAT_STEP_MS = 1000;
@@ -21,6 +32,19 @@ const HEARTBEAT_STEP_MS = 1000;
  * and it saves a resolveOffset and an isStale call per message.
  */
 const RESOLVE_EVERY = 64;
+/** Backoff of a refused dead-letter write, retried while its partition is paused. */
+const DEAD_LETTER_RETRY = { initialDelayMs: 1000, maxDelayMs: 30_000 };
+
+/** A dead letter the broker did not take: its message stays unsettled and its partition pauses. */
+class DeadLetterRefused extends Error {
+  constructor(
+    readonly letter: DeadLetter,
+    readonly eventId: string | undefined,
+    readonly refusal: unknown,
+  ) {
+    super('dead-letter write refused', { cause: refusal });
+  }
+}
 
 /**
  * What happens to each consumed message, one batch at a time: decode and
@@ -28,20 +52,40 @@ const RESOLVE_EVERY = 64;
  * be handled, and only then resolve its offset (kafkajs commits resolved
  * offsets after the batch). A message whose fate is not settled (shutdown
  * during a retry, dead letter not written) is not resolved and comes back.
+ *
+ * A refused dead-letter write pauses only its partition: the batch returns
+ * (a retry inside eachBatch would hold every partition of the fetch), the
+ * write is retried in the background with backoff, and the partition resumes
+ * once it is written. The message then comes back and is settled as
+ * dead-lettered without being handled again.
  */
 @Injectable()
-export class RunEventPipeline {
+export class RunEventPipeline implements OnModuleDestroy {
   private readonly log: Logger;
   private readonly seen: DedupeWindow;
+  private readonly stopping = new AbortController();
+  private readonly retryPolicy: RetryPolicy;
+  /** Per `topic:partition`, the offset whose dead letter was written while the partition was paused. */
+  private readonly writtenWhilePaused = new Map<string, string>();
 
   constructor(
     private readonly config: KafkaConfig,
     private readonly metrics: KafkaMetrics,
     private readonly deadLetters: DeadLetterWriter,
-    logger: AppLogger,
+    private readonly logger: AppLogger,
+    private readonly tracing: KafkaTracing,
   ) {
     this.log = logger.child('RunEventPipeline');
     this.seen = new DedupeWindow(config.dedupeWindowSize);
+    this.retryPolicy = {
+      budgetMs: config.retryBudgetMs,
+      initialBackoffMs: config.retryInitialBackoffMs,
+      maxBackoffMs: config.retryMaxBackoffMs,
+    };
+  }
+
+  onModuleDestroy(): void {
+    this.stopping.abort();
   }
 
   async processBatch(payload: EachBatchPayload, dispatch: EventDispatch): Promise<void> {
@@ -56,10 +100,20 @@ export class RunEventPipeline {
     try {
       for (const message of batch.messages) {
         if (!isRunning() || (sinceResolve === 0 && isStale())) break;
-        const outcome = await this.processMessage(topic, partition, message, payload, dispatch, log);
+        let outcome: Awaited<ReturnType<RunEventPipeline['processMessage']>>;
+        try {
+          outcome = this.takeWrittenWhilePaused(topic, partition, message.offset)
+            ? 'dead_lettered'
+            : await this.traced(topic, partition, message, () => this.processMessage(topic, partition, message, payload, dispatch, log));
+        } catch (error) {
+          if (!(error instanceof DeadLetterRefused)) throw error;
+          this.pauseUntilWritten(error, payload, log);
+          break;
+        }
         if (outcome === 'unsettled') break;
         settled = message.offset;
         if (++sinceResolve === RESOLVE_EVERY) {
+          await this.logger.written();
           resolveOffset(settled);
           sinceResolve = 0;
         }
@@ -74,7 +128,11 @@ export class RunEventPipeline {
         }
       }
     } finally {
-      if (settled !== undefined) resolveOffset(settled);
+      if (settled !== undefined) {
+        // The lines of settled events leave the process before their offsets can be committed.
+        await this.logger.written();
+        resolveOffset(settled);
+      }
       if (tally.handled > 0) this.metrics.consumed.inc({ topic, outcome: 'handled' }, tally.handled);
       if (tally.duplicate > 0) this.metrics.consumed.inc({ topic, outcome: 'duplicate' }, tally.duplicate);
       for (const [type, count] of tally.byType) this.metrics.runEventsHandled.inc({ type }, count);
@@ -82,6 +140,11 @@ export class RunEventPipeline {
       const lag = Math.max(0, Number(batch.highWatermark) - lastSettled - 1);
       this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag);
     }
+  }
+
+  /** A consumer span per message, only when tracing is on: the hot path pays nothing otherwise. */
+  private traced<T>(topic: string, partition: number, message: KafkaMessage, handle: () => Promise<T>): Promise<T> {
+    return this.tracing.enabled ? this.tracing.process(topic, partition, message, handle) : handle();
   }
 
   /**
@@ -104,6 +167,7 @@ export class RunEventPipeline {
       return 'dead_lettered';
     }
     const event = decoded.event;
+    this.tracing.identified(event.id);
     if (this.seen.has(event.id)) {
       log.info({ eventId: event.id, type: event.type, runId: event.runId, offset }, 'duplicate run event skipped');
       return 'duplicate';
@@ -111,23 +175,42 @@ export class RunEventPipeline {
 
     const started = performance.now();
     for (let attempt = 1; ; attempt += 1) {
-      try {
-        await dispatch(event, message, payload);
-        break;
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        const permanent = error instanceof PermanentEventError;
-        if (permanent || attempt >= this.config.handlerMaxAttempts) {
-          const kind = permanent ? 'handler_permanent_failure' : 'handler_failed';
-          await this.deadLetter(log, topic, partition, message, kind, reason, attempt, event.id);
-          this.seen.add(event.id);
-          return 'dead_lettered';
-        }
-        const retryInMs = backoffMs(attempt, this.config.retryInitialBackoffMs, this.config.retryMaxBackoffMs);
-        this.metrics.consumed.inc({ topic, outcome: 'retried' });
-        log.warn({ eventId: event.id, type: event.type, reason, attempt, retryInMs, offset }, 'run event retried');
-        if (!(await this.waitWithHeartbeats(retryInMs, payload))) return 'unsettled';
+      const result = await runAttempt((controller) => dispatch(event, message, payload, controller), {
+        timeoutMs: this.config.handlerTimeoutMs,
+        graceMs: HANDLER_GRACE_MS,
+        heartbeatEveryMs: HEARTBEAT_STEP_MS,
+        heartbeat: payload.heartbeat,
+      });
+      if (result.ok) break;
+      const { error, abandoned } = result;
+      const reason = error instanceof Error ? error.message : String(error);
+      if (error instanceof HandlerTimeoutError) this.metrics.handlerTimeouts.inc({ topic });
+      if (abandoned) {
+        this.metrics.handlerAbandoned.inc({ topic });
+        log.error({ eventId: event.id, type: event.type, attempt, graceMs: HANDLER_GRACE_MS, offset }, 'run event handler abandoned');
+        // Never two attempts of one event at once: wait for this one to settle, within the budget.
+        const budgetLeftMs = this.retryPolicy.budgetMs - (performance.now() - started);
+        if (!(await this.waitWithHeartbeats(budgetLeftMs, payload, abandoned.done))) return 'unsettled';
       }
+      const permanent = error instanceof PermanentEventError;
+      const retryInMs =
+        permanent || (abandoned && !abandoned.settled)
+          ? undefined
+          : nextRetryMs(this.retryPolicy, {
+              attempt,
+              elapsedMs: performance.now() - started,
+              retryAfterMs: error instanceof RetryLaterError ? error.retryAfterMs : undefined,
+            });
+      if (retryInMs === undefined) {
+        const kind = permanent ? 'handler_permanent_failure' : 'handler_failed';
+        // Not added to the dedupe window: a letter copied back to the topic is handled.
+        await this.deadLetter(log, topic, partition, message, kind, reason, attempt, event.id);
+        return 'dead_lettered';
+      }
+      this.metrics.consumed.inc({ topic, outcome: 'retried' });
+      this.tracing.retried(error, attempt, retryInMs);
+      log.warn({ eventId: event.id, type: event.type, reason, attempt, retryInMs, offset }, 'run event retried');
+      if (!(await this.waitWithHeartbeats(retryInMs, payload))) return 'unsettled';
     }
     this.metrics.handlingDuration.observe({ topic }, (performance.now() - started) / 1000);
     this.seen.add(event.id);
@@ -135,12 +218,19 @@ export class RunEventPipeline {
     return event.type;
   }
 
-  /** Backs off while heartbeating, so a slow retry keeps the group membership. False when the consumer stops. */
-  private async waitWithHeartbeats(ms: number, { heartbeat, isRunning }: EachBatchPayload): Promise<boolean> {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
+  /**
+   * Waits `ms` while heartbeating, so a slow retry keeps the group membership;
+   * less when `until` settles first. False when the consumer stops.
+   */
+  private async waitWithHeartbeats(ms: number, { heartbeat, isRunning }: EachBatchPayload, until?: Promise<void>): Promise<boolean> {
+    // The monotonic clock the retry budget is counted on.
+    const deadline = performance.now() + ms;
+    let done = false;
+    void until?.then(() => (done = true));
+    while (performance.now() < deadline && !done) {
       if (!isRunning()) return false;
-      await sleep(Math.min(HEARTBEAT_STEP_MS, until - Date.now()));
+      const step = sleep(Math.ceil(Math.min(HEARTBEAT_STEP_MS, deadline - performance.now())));
+      await (until ? Promise.race([step, until]) : step);
       await heartbeat();
     }
     return isRunning();
@@ -156,9 +246,69 @@ export class RunEventPipeline {
     attempts: number,
     eventId?: string,
   ): Promise<void> {
-    await this.deadLetters.write({ topic, partition, message, kind, error, attempts });
+    const letter: DeadLetter = { topic, partition, message, kind, error, attempts };
+    try {
+      await this.deadLetters.write(letter);
+    } catch (refusal) {
+      throw new DeadLetterRefused(letter, eventId, refusal);
+    }
+    this.recordDeadLetter(log, letter, eventId);
+  }
+
+  private recordDeadLetter(log: Logger, { topic, message, kind, error, attempts }: DeadLetter, eventId?: string): void {
     this.metrics.consumed.inc({ topic, outcome: 'dead_lettered' });
     this.metrics.deadLetters.inc({ topic, reason: kind });
+    this.tracing.deadLettered(kind, error, attempts);
     log.warn({ eventId, reason: kind, error, attempts, offset: Number(message.offset) }, 'run event dead-lettered');
+  }
+
+  /**
+   * Pauses the letter's partition and retries the write with backoff until it
+   * is accepted, then resumes. Every refusal is counted; a line is logged when
+   * the partition is paused, when the refusal changes, and when it resumes.
+   */
+  private pauseUntilWritten({ letter, eventId, refusal }: DeadLetterRefused, { pause }: EachBatchPayload, log: Logger): void {
+    const { topic, partition, message } = letter;
+    const resumePartition = pause();
+    this.metrics.pausedPartitions.inc({ topic });
+    const resume = () => {
+      this.metrics.pausedPartitions.dec({ topic });
+      resumePartition();
+    };
+    const offset = Number(message.offset);
+    let refusedWith = this.countRefusal(topic, refusal);
+    log.error({ err: refusal, error: refusedWith, eventId, offset }, 'dead-letter write refused, partition paused');
+    void keepTrying(
+      async () => {
+        await this.deadLetters.write(letter);
+        this.writtenWhilePaused.set(`${topic}:${partition}`, message.offset);
+        this.recordDeadLetter(log, letter, eventId);
+        log.info({ eventId, offset }, 'dead-letter write accepted, partition resumed');
+      },
+      {
+        ...DEAD_LETTER_RETRY,
+        signal: this.stopping.signal,
+        onFailure: (error, retryInMs) => {
+          const type = this.countRefusal(topic, error);
+          if (type !== refusedWith) log.error({ err: error, error: type, eventId, offset, retryInMs }, 'dead-letter write still refused');
+          refusedWith = type;
+        },
+      },
+    ).finally(resume);
+  }
+
+  private countRefusal(topic: string, error: unknown): string {
+    const type = brokerErrorType(error) ?? (error instanceof Error ? error.name : 'Error');
+    this.metrics.deadLetterRefusals.inc({ topic, error: type });
+    return type;
+  }
+
+  /** True once for the message whose dead letter was written while its partition was paused. */
+  private takeWrittenWhilePaused(topic: string, partition: number, offset: string): boolean {
+    if (this.writtenWhilePaused.size === 0) return false;
+    const key = `${topic}:${partition}`;
+    if (this.writtenWhilePaused.get(key) !== offset) return false;
+    this.writtenWhilePaused.delete(key);
+    return true;
   }
 }

@@ -1,19 +1,31 @@
 import { Injectable } from '@nestjs/common';
 import { KafkaContext, ServerKafka } from '@nestjs/microservices';
-import { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { Consumer, EachBatchPayload, KafkaMessage, Partitioners } from 'kafkajs';
 import { Logger } from 'pino';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { RunEvent } from '../run-events/run-event.schema';
 import { Lifecycle } from '../runtime/lifecycle';
 import { AppLogger } from '../runtime/logger';
+import { HandlerAttemptContext } from './handler-attempt';
 import { KafkaAdmin } from './kafka-admin';
 import { kafkaClientOptions } from './kafka-client';
 import { KafkaMetrics } from './kafka-metrics';
 import { KafkaStatus } from './kafka-status';
-import { KafkaConfig } from './kafka.config';
+import { KafkaConfig, REBALANCE_TIMEOUT_MS } from './kafka.config';
 import { keepTrying } from './keep-trying';
 import { RunEventPipeline } from './run-event-pipeline';
 import { TopicRegistry } from './topics';
+
+/**
+ * What one partition may bring in one fetch (kafkajs' default is 1 MiB, and
+ * 10 MiB a fetch). kafkajs holds one fetch response per broker until every
+ * batch of it is handled, so fetched data held at once is at most this times
+ * the partitions a pod owns (plus one record batch above it per partition,
+ * which the broker sends whole). 256 KiB is about 500 events of 500 bytes a
+ * partition per fetch: enough to keep the loop busy (docs/benchmarks.md),
+ * small enough to keep a backlog within the pod's memory limit.
+ */
+const FETCH_MAX_BYTES_PER_PARTITION = 256 * 1024;
 
 /**
  * The Nest Kafka transport, with what the stock ServerKafka lacks:
@@ -46,10 +58,18 @@ export class RunEventsServer extends ServerKafka {
       consumer: {
         groupId: config.consumerGroup,
         sessionTimeout: config.sessionTimeoutMs,
+        rebalanceTimeout: REBALANCE_TIMEOUT_MS,
         heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
         allowAutoTopicCreation: false,
+        maxBytesPerPartition: FETCH_MAX_BYTES_PER_PARTITION,
+        // Room for every partition of the topic: with less, the broker fills the first partitions
+        // of the request and the last ones wait (kafkajs does not rotate their order).
+        maxBytes: FETCH_MAX_BYTES_PER_PARTITION * config.topicPartitions,
       },
       subscribe: { fromBeginning: true },
+      // ServerKafka's own producer (replies, which this service never sends) gets the same
+      // partitioner as KafkaProducer; without one, kafkajs warns at every start.
+      producer: { createPartitioner: Partitioners.DefaultPartitioner },
       // The group id is used as configured, without Nest's "-server" suffix.
       postfixId: '',
     });
@@ -59,10 +79,12 @@ export class RunEventsServer extends ServerKafka {
   /** Returns at once so HTTP serves; the broker connection is made in the background, retried until it works. */
   override async listen(callback: (error?: unknown) => void): Promise<void> {
     callback();
+    const { signal } = this.stopping;
     this.connecting = keepTrying(
       async () => {
         try {
           await this.admin.ensureTopics();
+          signal.throwIfAborted();
           this.client = await this.createClient();
           await this.start(() => undefined);
         } catch (error) {
@@ -71,13 +93,19 @@ export class RunEventsServer extends ServerKafka {
         }
       },
       {
-        signal: this.stopping.signal,
+        signal,
         onFailure: (error, retryInMs) => this.log.warn({ err: error, retryInMs }, 'consumer cannot connect, retrying'),
+        // A connect abandoned on shutdown may still succeed later: close what it opened.
+        onAbandoned: () => this.disconnectClients(),
       },
     );
   }
 
-  /** Stops fetching, lets the batch in flight finish (kafkajs waits for it), commits, leaves the group. */
+  /**
+   * Stops fetching, lets the batch in flight finish (kafkajs waits for it),
+   * commits, leaves the group. A connect still under way is abandoned, not
+   * waited for: with the broker unreachable there is nothing to drain.
+   */
   override async close(): Promise<void> {
     this.stopping.abort();
     await this.connecting;
@@ -92,11 +120,12 @@ export class RunEventsServer extends ServerKafka {
     await consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
+      // Workers over batches already fetched: it sets how many partitions are handled at once, not how much is held.
       partitionsConsumedConcurrently: this.config.topicPartitions,
       eachBatch: (payload) => {
         const handler = handlers.get(payload.batch.topic)!;
-        return this.pipeline.processBatch(payload, (event, message, batchPayload) =>
-          this.dispatch(handler, event, message, batchPayload),
+        return this.pipeline.processBatch(payload, (event, message, batchPayload, attempt) =>
+          this.dispatch(handler, event, message, batchPayload, attempt),
         );
       },
     });
@@ -121,7 +150,10 @@ export class RunEventsServer extends ServerKafka {
     consumer.on(CRASH, ({ payload }) => {
       this.kafkaStatus.setConsumerInGroup(false);
       this.metrics.consumerCrashes.inc({ restart: String(payload.restart) });
-      this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+      // A retriable protocol error (e.g. the group coordinator still loading on a new cluster) that
+      // kafkajs restarts from is part of a normal start: info. Any other crash is an error.
+      const recovering = payload.restart && (payload.error as { retriable?: boolean }).retriable === true && payload.error.name === 'KafkaJSProtocolError';
+      this.log[recovering ? 'info' : 'error']({ err: payload.error, restart: payload.restart }, 'consumer crashed');
       if (!payload.restart) {
         this.kafkaStatus.consumerFailure = payload.error.message;
         this.lifecycle.markBroken('kafka-consumer', `crashed and will not restart: ${payload.error.message}`);
@@ -129,14 +161,19 @@ export class RunEventsServer extends ServerKafka {
     });
   }
 
-  /** Calls the Nest-wrapped @EventPattern handler; an error comes back as an Observable error and is rethrown. */
+  /**
+   * Calls the Nest-wrapped @EventPattern handler, whose context carries the
+   * attempt's AbortSignal; an error comes back as an Observable error and is rethrown.
+   */
   private async dispatch(
     handler: (data: unknown, context: KafkaContext) => unknown,
     event: RunEvent,
     message: KafkaMessage,
     { batch, heartbeat }: EachBatchPayload,
+    attempt: AbortController,
   ): Promise<void> {
-    const context = new KafkaContext([message, batch.partition, batch.topic, this.consumer!, heartbeat, this.producer!]);
+    const args = [message, batch.partition, batch.topic, this.consumer!, heartbeat, this.producer!] as const;
+    const context = new HandlerAttemptContext([...args], attempt);
     const result = await handler(event, context);
     if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
   }

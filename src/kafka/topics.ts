@@ -10,12 +10,19 @@ export class TopicRegistry {
     return `${this.prefix}.${slug}`;
   }
 
-  /** Every topic the service creates at start when missing. */
-  ownedTopics(): string[] {
-    return TOPICS.flatMap(({ slug, consumed }) =>
-      consumed ? [this.resolve(slug), deadLetterTopic(this.resolve(slug))] : [this.resolve(slug)],
-    );
+  /** Every topic the service creates at start when missing; a dead-letter topic names its source. */
+  ownedTopics(): OwnedTopic[] {
+    return TOPICS.flatMap(({ slug, consumed }) => {
+      const name = this.resolve(slug);
+      return consumed ? [{ name }, { name: deadLetterTopic(name), deadLetterOf: name }] : [{ name }];
+    });
   }
+}
+
+export interface OwnedTopic {
+  name: string;
+  /** Set on a dead-letter topic: the topic whose letters it takes. */
+  deadLetterOf?: string;
 }
 
 /** A run's whole life, keyed by runId. Consumed by this service. */

@@ -4,6 +4,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { DependencyMetrics } from './dependency-metrics';
 import { HttpMetrics } from './http-metrics';
 import { MetricsController } from './metrics.controller';
+import { TracingMetrics } from './tracing-metrics';
 
 /**
  * One prom-client Registry per application instance, injected wherever a
@@ -24,7 +25,7 @@ const registryProvider = {
   imports: [
     PrometheusModule.register({ controller: MetricsController, path: '/metrics', defaultMetrics: { enabled: false } }),
   ],
-  providers: [registryProvider, HttpMetrics, DependencyMetrics],
+  providers: [registryProvider, HttpMetrics, DependencyMetrics, TracingMetrics],
   exports: [registryProvider, HttpMetrics, DependencyMetrics],
 })
 export class MetricsModule {}

@@ -1,5 +1,6 @@
 import { Controller, UseFilters } from '@nestjs/common';
-import { EventPattern, Payload } from '@nestjs/microservices';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import type { HandlerAttemptContext } from '../kafka/handler-attempt';
 import { RUN_EVENTS_TOPIC } from '../kafka/topics';
 import { RethrowHandlerErrors } from './rethrow-handler-errors.filter';
 import { RunEventHandlers } from './run-event-handlers';
@@ -11,9 +12,15 @@ import type { RunEvent } from './run-event.schema';
 export class RunEventsController {
   constructor(private readonly handlers: RunEventHandlers) {}
 
-  @EventPattern(RUN_EVENTS_TOPIC)
-  handle(@Payload() event: RunEvent): Promise<void> {
-    return this.handlers.handle(event);
+  // The untyped overload: the typed one declares every argument after the payload `unknown`.
+  @EventPattern<string>(RUN_EVENTS_TOPIC)
+  handle(@Payload() event: RunEvent, @Ctx() context: HandlerAttemptContext): Promise<void> {
+    // A getter, so the signal is made only for a handler that reads it (see HandlerAttemptContext).
+    return this.handlers.handle(event, {
+      get signal() {
+        return context.signal;
+      },
+    });
   }
 }
 

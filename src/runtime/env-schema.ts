@@ -6,12 +6,13 @@ import { z } from 'zod';
  * reads when the pod refuses to start.
  */
 
-export const integerVar = (min: number, max: number, fallback: number) =>
+/** An integer from min to max; undefined when unset. */
+export const optionalIntegerVar = (min: number, max: number) =>
   z
     .string()
     .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined || raw.trim() === '') return fallback;
+    .transform((raw, ctx): number | undefined => {
+      if (raw === undefined || raw.trim() === '') return undefined;
       const value = Number(raw);
       if (!/^\s*-?\d+\s*$/.test(raw) || value < min || value > max) {
         ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max}` });
@@ -19,6 +20,9 @@ export const integerVar = (min: number, max: number, fallback: number) =>
       }
       return value;
     });
+
+export const integerVar = (min: number, max: number, fallback: number) =>
+  optionalIntegerVar(min, max).transform((value) => value ?? fallback);
 
 export const enumVar = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
   z

@@ -26,6 +26,9 @@ describe('parseSettings', () => {
       consumerGroup: 'coffeebuddy-run-events',
       sasl: undefined,
       ssl: false,
+      topicReplicationFactor: undefined,
+      topicMinInsyncReplicas: undefined,
+      deadLetterRetentionMs: undefined,
     });
   });
 
@@ -44,6 +47,9 @@ describe('parseSettings', () => {
       KAFKA_SASL_USERNAME: 'svc',
       KAFKA_SASL_PASSWORD: 'pw',
       KAFKA_SSL: 'true',
+      KAFKA_TOPIC_REPLICATION_FACTOR: '3',
+      KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2',
+      KAFKA_DLQ_RETENTION_MS: '2592000000',
     });
     expect(settings.http.port).toBe(9090);
     expect(settings.log.format).toBe('json');
@@ -56,6 +62,9 @@ describe('parseSettings', () => {
       consumerGroup: 'cb-group',
       sasl: { mechanism: 'scram-sha-512', username: 'svc', password: 'pw' },
       ssl: true,
+      topicReplicationFactor: 3,
+      topicMinInsyncReplicas: 2,
+      deadLetterRetentionMs: 2592000000,
     });
     expect(Object.isFrozen(settings.kafka)).toBe(true);
   });
@@ -74,6 +83,9 @@ describe('parseSettings', () => {
     ['KAFKA_SSL', 'maybe', 'must be true or false'],
     ['KAFKA_SASL_MECHANISM', 'gssapi', 'must be one of none, plain, scram-sha-256, scram-sha-512'],
     ['KAFKA_TOPIC_PREFIX', 'coffee buddy', 'must be letters, digits'],
+    ['KAFKA_TOPIC_REPLICATION_FACTOR', '0', 'must be an integer from 1 to 32'],
+    ['KAFKA_TOPIC_MIN_INSYNC_REPLICAS', 'two', 'must be an integer from 1 to 32'],
+    ['KAFKA_DLQ_RETENTION_MS', '-2', 'must be an integer from -1 to'],
   ])('names %s=%j as bad', (variable, value, message) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);
@@ -97,6 +109,44 @@ describe('parseSettings', () => {
     [{ KAFKA_SASL_PASSWORD: 'pw' }, ['KAFKA_SASL_MECHANISM']],
   ])('rejects half-configured SASL %j', (env, variables) => {
     expect(problemsOf(env).map((p) => p.split(' ')[0])).toEqual(variables);
+  });
+
+  it('defaults the handler timeout and states the retry budget as time', () => {
+    expect(parseSettings({}).kafka).toMatchObject({
+      handlerTimeoutMs: 10000,
+      retryBudgetMs: 30000,
+      retryInitialBackoffMs: 200,
+      retryMaxBackoffMs: 10000,
+    });
+  });
+
+  it.each([
+    [{ KAFKA_HANDLER_TIMEOUT_MS: '59000' }, 'KAFKA_HANDLER_TIMEOUT_MS must be below 59000'],
+    [{ KAFKA_HANDLER_TIMEOUT_MS: ' 60000 ' }, 'KAFKA_HANDLER_TIMEOUT_MS must be below 59000'],
+    [{ KAFKA_RETRY_INITIAL_BACKOFF_MS: '500', KAFKA_RETRY_MAX_BACKOFF_MS: '100' }, 'KAFKA_RETRY_MAX_BACKOFF_MS must not be below'],
+    [{ KAFKA_RETRY_INITIAL_BACKOFF_MS: ' 500 ', KAFKA_RETRY_MAX_BACKOFF_MS: '100' }, 'KAFKA_RETRY_MAX_BACKOFF_MS must not be below'],
+  ])('checks rules across variables on the parsed values %j', (env, message) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(message);
+  });
+
+  it('reports a malformed value once, not again through a rule across variables', () => {
+    const problems = problemsOf({ KAFKA_HANDLER_TIMEOUT_MS: 'ten seconds', KAFKA_RETRY_MAX_BACKOFF_MS: 'soon' });
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(['KAFKA_HANDLER_TIMEOUT_MS', 'KAFKA_RETRY_MAX_BACKOFF_MS']);
+  });
+
+  it('rejects min.insync.replicas above the replication factor', () => {
+    expect(problemsOf({ KAFKA_TOPIC_REPLICATION_FACTOR: '2', KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '3' })).toEqual([
+      expect.stringContaining('KAFKA_TOPIC_MIN_INSYNC_REPLICAS must not be above KAFKA_TOPIC_REPLICATION_FACTOR'),
+    ]);
+  });
+
+  it('refuses a dedupe window above 100,000 ids, which the memory budget does not hold, and accepts 100,000', () => {
+    const [problem] = problemsOf({ KAFKA_DEDUPE_WINDOW_SIZE: '100001' });
+    expect(problem).toContain('KAFKA_DEDUPE_WINDOW_SIZE');
+    expect(problem).toContain('"100001"');
+    expect(parseSettings({ KAFKA_DEDUPE_WINDOW_SIZE: '100000' }).kafka.dedupeWindowSize).toBe(100_000);
   });
 
   it('never echoes a secret value', () => {

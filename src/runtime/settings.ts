@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { KafkaConfig, kafkaCrossProblems, kafkaEnvSchema, toKafkaConfig } from '../kafka/kafka.config';
 import { baseUrlVar, enumVar, integerVar, optionalText } from './env-schema';
+import { toTracingSettings, tracingEnvSchema, TracingSettings } from './tracing.config';
 
 export const ENVIRONMENTS = ['dev', 'test', 'staging', 'prod'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -45,6 +46,7 @@ export interface Settings {
   readonly health: HealthSettings;
   readonly lifecycle: LifecycleSettings;
   readonly kafka: KafkaConfig;
+  readonly tracing: TracingSettings;
 }
 
 /** Variables whose values are never echoed, in errors or logs. */
@@ -67,7 +69,8 @@ const envSchema = z
     VAULT_TOKEN: optionalText(),
     ORY_BASE_URL: baseUrlVar(),
   })
-  .extend(kafkaEnvSchema.shape);
+  .extend(kafkaEnvSchema.shape)
+  .extend(tracingEnvSchema.shape);
 
 /** Every environment variable the service reads. */
 export const SETTINGS_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
@@ -109,6 +112,7 @@ export function parseSettings(env: Readonly<Record<string, string | undefined>>)
     health: { dependencyTimeoutMs: e.COFFEEBUDDY_DEPENDENCY_TIMEOUT_MS, cacheTtlMs: e.COFFEEBUDDY_HEALTH_CACHE_TTL_MS },
     lifecycle: { environment, shutdownTimeoutMs: e.COFFEEBUDDY_SHUTDOWN_TIMEOUT_MS },
     kafka: toKafkaConfig(e),
+    tracing: toTracingSettings(e),
   });
 }
 

@@ -4,7 +4,7 @@ import { waitFor } from '../../test/support/wait';
 import { Lifecycle } from './lifecycle';
 import { AppLogger } from './logger';
 import { LifecycleSettings } from './settings';
-import { exitOnSignals } from './shutdown';
+import { exitOnSignals, FORCED_EXIT_CODE } from './shutdown';
 
 /** Just enough of an application for the shutdown sequence, recording what closes when. */
 function fakeApp(closeConsumer: () => Promise<void>) {
@@ -69,5 +69,35 @@ describe('exitOnSignals', () => {
     await waitFor(() => exits.length > 0, 'the exit');
     expect(exits).toEqual([1]);
     expect(logs.withMessage('shutdown failed')).toEqual([expect.objectContaining({ level: 'error' })]);
+  });
+
+  it('keeps draining through a second SIGTERM, and logs that it ignored it', async () => {
+    let finishConsumer!: () => void;
+    const { app, steps, logs } = fakeApp(() => new Promise<void>((resolve) => (finishConsumer = resolve)));
+    const exits: number[] = [];
+    exitOnSignals(app, (code) => exits.push(code));
+    process.emit('SIGTERM', 'SIGTERM');
+    await waitFor(() => steps.length > 0, 'the drain to reach the consumer');
+    process.emit('SIGTERM', 'SIGTERM');
+    expect(exits).toEqual([]);
+    finishConsumer();
+    await waitFor(() => exits.length > 0, 'the exit');
+    expect(exits).toEqual([0]);
+    expect(steps).toEqual(['consumer closing, draining=true', 'consumer closed', 'app closed']);
+    expect(logs.lines().map((line) => line.msg)).toEqual(['shutdown started', 'shutdown already in progress, signal ignored', 'shutdown complete']);
+  });
+
+  it('exits 130 at once on a SIGINT during the drain (Ctrl-C twice)', async () => {
+    const { app, steps, logs } = fakeApp(() => new Promise(() => undefined));
+    const exits: number[] = [];
+    exitOnSignals(app, (code) => exits.push(code));
+    process.emit('SIGINT', 'SIGINT');
+    await waitFor(() => steps.length > 0, 'the drain to reach the consumer');
+    process.emit('SIGINT', 'SIGINT');
+    expect(exits).toEqual([FORCED_EXIT_CODE]);
+    expect(steps).not.toContain('app closed');
+    expect(logs.withMessage('shutdown forced, exiting without finishing the drain')).toEqual([
+      expect.objectContaining({ level: 'warn', signal: 'SIGINT', exitCode: 130 }),
+    ]);
   });
 });

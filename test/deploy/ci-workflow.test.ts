@@ -19,11 +19,21 @@ describe('GitHub workflow .github/workflows/ci.yml', () => {
     expect(Object.keys(workflow.on).sort()).toEqual(['pull_request', 'push']);
   });
 
-  it('tests with Node 20 and Java 17, dependency caches, and the same commands as .ci/run', () => {
-    expect(uses('test', 'actions/setup-node')?.with).toMatchObject({ 'node-version': 20, cache: 'npm' });
+  it('tests with Node 24 and Java 17, dependency caches, and the same commands as .ci/run', () => {
+    expect(uses('test', 'actions/setup-node')?.with).toMatchObject({ 'node-version': '24', cache: 'npm' });
     expect(uses('test', 'actions/setup-java')?.with).toMatchObject({ 'java-version': '17', cache: 'maven' });
     expect(uses('test', 'actions/cache')?.with?.path).toBe('.cache/kafka-3.9.2');
     expect(steps('test').map((s) => s.run).filter(Boolean)).toEqual(['bash .ci/run']);
+  });
+
+  it('has .ci/run run exactly the README\'s test command, with no set-up of its own', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toMatch(/^npm ci && npm test\b/m);
+    const commands = readFileSync(join(ROOT, '.ci/run'), 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('set ') && !line.startsWith('cd '));
+    expect(commands).toEqual(['npm ci && npm test']);
   });
 
   it('uploads the JUnit report and the coverage even when the tests fail', () => {

@@ -1,6 +1,6 @@
 import { parseSettings, Settings, SETTINGS_VARIABLES } from '../../src/runtime/settings';
 import { startTestApp, TestApp } from '../support/test-app';
-import { K8sObject, only, OVERLAYS, render, ROUTES } from './manifests';
+import { K8sObject, maxOldSpaceMiB, memoryBytes, only, OVERLAYS, render, ROUTES } from './manifests';
 
 /** Variable names the settings module knows: the keys of its zod schema. */
 function knownVariables(): Set<string> {
@@ -62,10 +62,16 @@ describe.each(OVERLAYS)('Deployment of deploy/%s', (overlay) => {
     settings = parseSettings(env);
   });
 
-  it('sets only variables the settings module knows', () => {
+  it('sets only variables the settings module knows, and Node\'s own NODE_OPTIONS', () => {
     const known = knownVariables();
     expect(known.size).toBeGreaterThanOrEqual(25);
-    expect(Object.keys(env).filter((name) => !known.has(name))).toEqual([]);
+    expect(Object.keys(env).filter((name) => !known.has(name) && name !== 'NODE_OPTIONS')).toEqual([]);
+  });
+
+  it('caps the V8 heap (NODE_OPTIONS) at half the memory limit or less, so the garbage collector works before the limit', () => {
+    const heapMiB = maxOldSpaceMiB(env.NODE_OPTIONS ?? '');
+    expect(heapMiB).toEqual(expect.any(Number));
+    expect(heapMiB! * 2 ** 20).toBeLessThanOrEqual(memoryBytes(container.resources.limits.memory) / 2);
   });
 
   it('gives settings that parse without a ConfigurationError, from the ConfigMap and the Secret', () => {
@@ -94,6 +100,15 @@ describe.each(OVERLAYS)('Deployment of deploy/%s', (overlay) => {
     }
     for (const name of SECRETS) expect(only(objects, 'ConfigMap').data[name]).toBeUndefined();
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+  });
+
+  it('replicates topics in prod (3 replicas, 2 in sync) and keeps dead letters 30 days; elsewhere the broker decides', () => {
+    const { topicReplicationFactor, topicMinInsyncReplicas, deadLetterRetentionMs } = settings.kafka;
+    if (overlay.endsWith('prod')) {
+      expect([topicReplicationFactor, topicMinInsyncReplicas, deadLetterRetentionMs]).toEqual([3, 2, 30 * 24 * 3600 * 1000]);
+    } else {
+      expect([topicReplicationFactor, topicMinInsyncReplicas, deadLetterRetentionMs]).toEqual([undefined, undefined, undefined]);
+    }
   });
 
   it('probes /health/live and /health/ready on the container port the app listens on', () => {
@@ -160,6 +175,13 @@ describe.each(OVERLAYS)('Deployment of deploy/%s', (overlay) => {
     const { requests, limits } = container.resources;
     expect(requests).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
     expect(limits).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
+  });
+});
+
+describe('Deployment of deploy/overlays/prod', () => {
+  it('reaches Vault over https only, since the Vault token travels in a request header', () => {
+    const { env } = containerEnv(render('overlays/prod'));
+    expect(env.VAULT_ADDR).toMatch(/^https:\/\//);
   });
 });
 

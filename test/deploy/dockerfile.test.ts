@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { only, render, ROOT } from './manifests';
@@ -58,9 +58,19 @@ describe('Dockerfile', () => {
   const build = stages[0];
   const runtime = stages.at(-1)!;
 
-  it('has a build stage and a runtime stage on Node 20 slim', () => {
+  it('has a build stage and a runtime stage on the same Node 24 slim image, its minor version explicit', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(stage.from).toMatch(/^node:20(\.\d+)*-(bookworm-)?slim(@sha256:[0-9a-f]{64})?$/);
+    // node:24.<minor>-bookworm-slim, with a digest only when a release pinned one (docs/deploy.md).
+    for (const stage of stages) expect(stage.from).toMatch(/^node:24\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
+    expect(new Set(stages.map((stage) => stage.from)).size).toBe(1);
+  });
+
+  it('names a Node version that package.json engines accept', () => {
+    const { engines } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    const [, minor] = /^node:24\.(\d+)/.exec(runtime.from)!;
+    // engines accept Node 24 from 24.11.0, where it became LTS.
+    expect(engines.node).toContain('^24.11.0');
+    expect(Number(minor)).toBeGreaterThanOrEqual(11);
   });
 
   it('installs dependencies in each stage with npm ci from the committed lockfile', () => {
@@ -85,11 +95,25 @@ describe('Dockerfile', () => {
     expect(args(runtime, 'COPY').some((a) => a.startsWith(`--from=${build.name}`) && /\bdist\b/.test(a))).toBe(true);
   });
 
-  it('has every package the service imports among the production dependencies', () => {
-    const { dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  it('ships the CLI: src/cli.ts is compiled to dist/cli.js, and the runtime stage copies the whole of dist', () => {
+    expect(existsSync(join(ROOT, 'src', 'cli.ts'))).toBe(true);
+    const buildConfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8'));
+    expect(buildConfig.include).toContain('src');
+    expect(buildConfig.compilerOptions.rootDir).toBe('./src');
+    expect(args(build, 'COPY')).toContain('src ./src');
+    expect(args(runtime, 'COPY')).toContain(`--from=${build.name} /app/dist ./dist`);
+    const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(scripts.cli).toMatch(/\bnode dist\/cli\.js$/);
+  });
+
+  it('has every package the service imports among the production dependencies, and nothing else there', () => {
+    const { dependencies, devDependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     const imported = [...runtimeImports()];
     expect(imported).toContain('@nestjs/core');
     expect(imported.filter((name) => !(name in dependencies))).toEqual([]);
+    // Development-only packages stay out of the image; pretty logs degrade without pino-pretty.
+    expect(Object.keys(dependencies).filter((name) => !imported.includes(name))).toEqual([]);
+    expect(devDependencies).toHaveProperty('pino-pretty');
   });
 
   it('runs node dist/main.js in exec form as a non-root numeric user, on port 8080', () => {

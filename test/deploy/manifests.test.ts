@@ -123,6 +123,10 @@ describe.each(OVERLAYS)('overlay deploy/%s', (overlay) => {
     expect(only(objects, 'PodDisruptionBudget').spec).toMatchObject({ maxUnavailable: 1 });
   });
 
+  it('lets a node drain evict unready pods, so a Vault, Ory or Kafka outage (every pod unready) never blocks it', () => {
+    expect(only(objects, 'PodDisruptionBudget').spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');
+  });
+
   it('admits traffic only from the Kong namespace and Prometheus, on the HTTP port', () => {
     const policy = only(objects, 'NetworkPolicy');
     const [container] = only(objects, 'Deployment').spec.template.spec.containers;

@@ -78,3 +78,23 @@ export function validateWithModels(objects: K8sObject[]): ModelResult[] {
   });
   return JSON.parse(output) as ModelResult[];
 }
+
+const BINARY_UNITS: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 };
+
+/** Bytes of a Kubernetes memory quantity with a binary suffix or none ("256Mi", "1Gi", "1048576"). */
+export function memoryBytes(quantity: string): number {
+  const match = /^(\d+)(Ki|Mi|Gi)?$/.exec(quantity);
+  if (!match) throw new Error(`unsupported memory quantity ${JSON.stringify(quantity)}`);
+  return Number(match[1]) * (match[2] ? BINARY_UNITS[match[2]] : 1);
+}
+
+/** The app container of deploy/base/deployment.yaml, as written (before any overlay). */
+export function baseContainer(): { env?: Array<{ name: string; value?: string }>; resources: { limits: { memory: string } } } {
+  return only(readYamlFile('base/deployment.yaml'), 'Deployment').spec.template.spec.containers[0];
+}
+
+/** The `--max-old-space-size` in a NODE_OPTIONS value, in MiB. */
+export function maxOldSpaceMiB(nodeOptions: string): number | undefined {
+  const match = /--max-old-space-size=(\d+)/.exec(nodeOptions);
+  return match ? Number(match[1]) : undefined;
+}

@@ -9,11 +9,18 @@ import { isolatedKafkaEnv, orderPlaced, produceRaw, readTopic } from '../support
 import { metricValue } from '../support/metrics';
 import { RecordingHandlers } from '../support/recording-handlers';
 import { startTestApp, TestApp, TestAppOptions } from '../support/test-app';
-import { waitFor } from '../support/wait';
+import { DEFAULT_WAIT_MS, testTimeout, waitFor } from '../support/wait';
+
+/** Joining the group is one wait; each test adds its own. */
+const JOIN_MS = DEFAULT_WAIT_MS;
+const READ_MS = DEFAULT_WAIT_MS;
 
 const header = (message: KafkaMessage, name: string) => message.headers?.[name]?.toString();
 
 const metric = (service: TestApp, series: string) => metricValue(service.url, series);
+
+/** Long enough for three attempts with backoffs of 20 and 40 ms even on a loaded machine. */
+const RETRY_BUDGET_MS = 1000;
 
 const started: TestApp[] = [];
 afterEach(async () => {
@@ -23,11 +30,11 @@ afterEach(async () => {
 async function startWithRecorder(env: Record<string, string> = {}, override?: TestAppOptions['override']) {
   const handlers = new RecordingHandlers();
   const service = await startTestApp({
-    env: { ...isolatedKafkaEnv(), KAFKA_HANDLER_MAX_ATTEMPTS: '3', ...env },
+    env: { ...isolatedKafkaEnv(), KAFKA_RETRY_BUDGET_MS: String(RETRY_BUDGET_MS), ...env },
     override: (builder) => (override ? override(builder) : builder).overrideProvider(RunEventHandlers).useValue(handlers),
   });
   started.push(service);
-  await waitFor(() => service.logs.withMessage('consumer joined its group').length > 0, 'the consumer to join its group');
+  await waitFor(() => service.logs.withMessage('consumer joined its group').length > 0, 'the consumer to join its group', JOIN_MS);
   const topic = service.app.get(TopicRegistry).resolve(RUN_EVENTS_TOPIC);
   return { service, handlers, topic };
 }
@@ -75,11 +82,11 @@ describe('poison messages', () => {
     expect(lines[0].eventId).toBeUndefined();
     expect(await metric(service, `coffeebuddy_kafka_messages_consumed_total{topic="${topic}",outcome="dead_lettered"}`)).toBe(4);
     expect(await metric(service, `coffeebuddy_kafka_dead_letters_total{topic="${topic}",reason="invalid_json"}`)).toBe(1);
-  });
+  }, testTimeout(JOIN_MS, DEFAULT_WAIT_MS, READ_MS));
 });
 
 describe('handler errors', () => {
-  it('retries with backoff until success, dead-letters after the last attempt, and skips retries for permanent errors', async () => {
+  it('retries with backoff until success, dead-letters once the retry budget is spent, and skips retries for permanent errors', async () => {
     const { service, handlers, topic } = await startWithRecorder();
     const flaky = orderPlaced('run-retry', 1);
     const broken = orderPlaced('run-retry', 2);
@@ -93,32 +100,42 @@ describe('handler errors', () => {
     await waitFor(() => handlers.handledIds().includes(after.id), 'the event after the failing ones');
     expect(handlers.handledIds()).toEqual([flaky.id, after.id]);
     expect(handlers.attempts.get(flaky.id)).toBe(3);
-    expect(handlers.attempts.get(broken.id)).toBe(3);
     expect(handlers.attempts.get(permanent.id)).toBe(1);
+    const brokenAttempts = handlers.attempts.get(broken.id)!;
+    expect(brokenAttempts).toBeGreaterThanOrEqual(3);
 
     const letters = await readTopic(deadLetterTopic(topic), 2);
     expect(letters.map((l) => [JSON.parse(l.value!.toString()).id, header(l, DLQ_HEADERS.kind), header(l, DLQ_HEADERS.attempts)])).toEqual([
-      [broken.id, 'handler_failed', '3'],
+      [broken.id, 'handler_failed', String(brokenAttempts)],
       [permanent.id, 'handler_permanent_failure', '1'],
     ]);
     expect(header(letters[0], DLQ_HEADERS.message)).toBe('always broken');
+    // The budget is time: the broken event was dead-lettered no sooner than RETRY_BUDGET_MS after its first attempt.
+    const deadLettered = service.logs.withMessage('run event dead-lettered');
+    expect(deadLettered.map((line) => line.eventId)).toEqual([broken.id, permanent.id]);
+    const failingFor = Date.parse(String(deadLettered[0].time)) - handlers.startedAt.get(broken.id)![0];
+    // Less a few ms: the service counts on the monotonic clock, this test on the wall clock.
+    expect(failingFor).toBeGreaterThanOrEqual(RETRY_BUDGET_MS - 10);
 
     const retried = service.logs.withMessage('run event retried');
-    expect(retried.map((line) => [line.eventId, line.reason])).toEqual([
-      [flaky.id, 'flaky failure 1'],
-      [flaky.id, 'flaky failure 2'],
-      [broken.id, 'always broken'],
-      [broken.id, 'always broken'],
+    expect(retried.filter((line) => line.eventId === flaky.id).map((line) => [line.reason, line.retryInMs])).toEqual([
+      ['flaky failure 1', 20],
+      ['flaky failure 2', 40],
     ]);
-    expect(retried.map((line) => line.retryInMs)).toEqual([20, 40, 20, 40]);
-    expect(await metric(service, `coffeebuddy_kafka_messages_consumed_total{topic="${topic}",outcome="retried"}`)).toBe(4);
-    expect(service.logs.withMessage('run event dead-lettered').map((line) => line.eventId)).toEqual([broken.id, permanent.id]);
-  });
+    const brokenRetries = retried.filter((line) => line.eventId === broken.id);
+    expect(brokenRetries).toHaveLength(brokenAttempts - 1);
+    expect(brokenRetries.every((line) => line.reason === 'always broken')).toBe(true);
+    // Doubling from 20 ms up to the 100 ms maximum; the last wait may be cut to the end of the budget.
+    expect(brokenRetries.slice(0, 3).map((line) => line.retryInMs)).toEqual([20, 40, 80]);
+    expect(brokenRetries.slice(3, -1).every((line) => line.retryInMs === 100)).toBe(true);
+    expect(await metric(service, `coffeebuddy_kafka_messages_consumed_total{topic="${topic}",outcome="retried"}`)).toBe(2 + brokenAttempts - 1);
+  }, testTimeout(JOIN_MS, DEFAULT_WAIT_MS, READ_MS));
 
   it('keeps its group membership while a retry waits longer than the session timeout', async () => {
     const { service, handlers, topic } = await startWithRecorder({
       KAFKA_RETRY_INITIAL_BACKOFF_MS: '8000',
       KAFKA_RETRY_MAX_BACKOFF_MS: '8000',
+      KAFKA_RETRY_BUDGET_MS: '30000',
     });
     const event = orderPlaced('run-slow', 1);
     handlers.failWith(event.id, (attempt) => (attempt === 1 ? new Error('downstream busy') : undefined));
@@ -129,7 +146,7 @@ describe('handler errors', () => {
     expect(service.logs.withMessage('consumer group rebalancing')).toHaveLength(rebalancesBefore);
     expect(service.logs.withMessage('consumer crashed')).toHaveLength(0);
     expect(await metric(service, 'coffeebuddy_kafka_consumer_in_group')).toBe(1);
-  });
+  }, testTimeout(JOIN_MS, 30000));
 });
 
 describe('duplicates', () => {
@@ -146,7 +163,7 @@ describe('duplicates', () => {
       'one duplicate counted',
     );
     expect(service.logs.withMessage('duplicate run event skipped')).toEqual([expect.objectContaining({ eventId: event.id })]);
-  });
+  }, testTimeout(JOIN_MS, DEFAULT_WAIT_MS, DEFAULT_WAIT_MS));
 });
 
 /** Fails the first dead-letter write, then writes for real. */
@@ -180,5 +197,5 @@ describe('a dead letter that cannot be written', () => {
     expect(letters[0].value!.toString()).toBe(poison);
     expect(handlers.handledIds()).toEqual([after.id]);
     expect(service.logs.withMessage('run event dead-lettered')).toHaveLength(1);
-  });
+  }, testTimeout(JOIN_MS, 45000, READ_MS));
 });

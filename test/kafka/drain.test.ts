@@ -5,14 +5,22 @@ import { RunEvent } from '../../src/run-events/run-event.schema';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import { drain } from '../../src/runtime/shutdown';
 import { isolatedKafkaEnv, kafkaClient, orderPlaced, produceRaw, readTopic } from '../support/kafka';
+import { onCleanupFirst } from '../support/cleanup';
 import { startTestApp } from '../support/test-app';
-import { waitFor } from '../support/wait';
+import { testTimeout, waitFor, within } from '../support/wait';
+
+const JOIN_MS = 30_000;
+const START_MS = 30_000;
+const DRAIN_MS = 30_000;
+const READ_MS = 30_000;
 
 describe('graceful drain', () => {
   it('turns readiness 503 at once, lets the in-flight handler finish and publish, then commits and closes', async () => {
     const env = isolatedKafkaEnv();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    // A failure before release() must not leave the handler, and so the app's close, waiting forever.
+    onCleanupFirst('the drain test gate', () => release());
     const started: RunEvent[] = [];
     let publisher!: KafkaEventPublisher;
     let reminders!: string;
@@ -29,11 +37,11 @@ describe('graceful drain', () => {
     const topics = service.app.get(TopicRegistry);
     reminders = topics.resolve(RUN_REMINDERS_TOPIC);
     const topic = topics.resolve(RUN_EVENTS_TOPIC);
-    await waitFor(() => service.logs.withMessage('consumer joined its group').length > 0, 'the consumer to join');
+    await waitFor(() => service.logs.withMessage('consumer joined its group').length > 0, 'the consumer to join', JOIN_MS);
 
     const event = orderPlaced('run-drain', 1);
     await produceRaw(topic, [{ key: event.runId, value: JSON.stringify(event) }]);
-    await waitFor(() => started.length === 1, 'the handler to start');
+    await waitFor(() => started.length === 1, 'the handler to start', START_MS);
 
     const draining = drain(service.app);
     const ready = await fetch(`${service.url}/health/ready`);
@@ -41,9 +49,9 @@ describe('graceful drain', () => {
     expect(((await ready.json()) as any).error.process).toMatchObject({ status: 'down', message: 'shutting down' });
 
     release();
-    await draining;
+    await within(draining, 'the drain to finish once the handler is released', DRAIN_MS);
     expect(service.logs.withMessage('run event handled')).toEqual([expect.objectContaining({ eventId: event.id })]);
-    expect(await readTopic(reminders, 1)).toHaveLength(1);
+    expect(await readTopic(reminders, 1, READ_MS)).toHaveLength(1);
 
     const admin: ReturnType<Kafka['admin']> = kafkaClient().admin();
     await admin.connect();
@@ -54,5 +62,5 @@ describe('graceful drain', () => {
     } finally {
       await admin.disconnect();
     }
-  });
+  }, testTimeout(JOIN_MS, START_MS, DRAIN_MS, READ_MS));
 });

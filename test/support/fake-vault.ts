@@ -17,8 +17,23 @@ export function vaultHealthBody(status: number) {
 }
 
 /**
+ * What Vault answers to `sys/health` with the query it received, as
+ * `http/sys_health.go` does: `standbyok=true` turns a standby's 429 into
+ * 200, `perfstandbyok=true` a performance standby's 473 into 200; every
+ * other code stays as it is.
+ */
+export function vaultHealthAnswer(status: number, query: URLSearchParams): number {
+  if (status === 429 && query.get('standbyok') === 'true') return 200;
+  if (status === 473 && query.get('perfstandbyok') === 'true') return 200;
+  return status;
+}
+
+/**
  * A loopback Vault speaking /v1/sys/health and /v1/auth/token/lookup-self.
- * `healthStatus` and `hang` can be changed while a test runs.
+ * `healthStatus` is the node's state, as the code it answers without query
+ * parameters (429 a standby, 473 a performance standby, 503 sealed...);
+ * the answer also depends on the query, as Vault's does. `healthStatus` and
+ * `hang` can be changed while a test runs.
  */
 export class FakeVault {
   healthStatus = 200;
@@ -29,9 +44,10 @@ export class FakeVault {
   static async start(): Promise<FakeVault> {
     const server = await FakeHttpServer.start({});
     const vault = new FakeVault(server);
-    server.route('/v1/sys/health', (): Reply => {
+    server.route('/v1/sys/health', (request): Reply => {
       if (vault.hang) return 'hang';
-      return { status: vault.healthStatus, body: vaultHealthBody(vault.healthStatus) };
+      const status = vaultHealthAnswer(vault.healthStatus, new URL(request.url ?? '/', vault.url).searchParams);
+      return { status, body: vaultHealthBody(vault.healthStatus) };
     });
     server.route('/v1/auth/token/lookup-self', (request): Reply => {
       if (vault.hang) return 'hang';
@@ -43,6 +59,11 @@ export class FakeVault {
 
   get url(): string {
     return this.server.url;
+  }
+
+  /** The query parameters of every sys/health request, in arrival order. */
+  get healthQueries(): URLSearchParams[] {
+    return this.server.queries('/v1/sys/health');
   }
 
   /** Requests that reached Vault, all paths together. */

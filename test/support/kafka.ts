@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, KafkaMessage, logLevel, Partitioners, RecordMetadata } from 'kafkajs';
+import { rmSync } from 'node:fs';
+import { IHeaders, Kafka, KafkaMessage, logLevel, Partitioners, RecordMetadata } from 'kafkajs';
+import { BrokerHandle, startBroker, StartBrokerOptions } from '../../scripts/kafka-broker';
 import type { RunEvent } from '../../src/run-events/run-event.schema';
+import { onCleanupLast } from './cleanup';
+
+/** How long starting (or restarting) a broker of a test's own may take: a JVM start on a loaded 2-core machine. */
+export const BROKER_START_MS = 120_000;
 
 /** The suite's broker, started by the global setup. */
 export function bootstrap(): string {
@@ -39,10 +45,34 @@ export function kafkaClient(servers = bootstrap()): Kafka {
   return new Kafka({ brokers: servers.split(','), clientId: 'test-client', logLevel: logLevel.NOTHING });
 }
 
+/**
+ * A broker of the test's own, for tests that stop or kill it: it joins the
+ * cleanup registry, which stops it and removes its data.
+ */
+export async function startTestBroker(options: StartBrokerOptions = {}): Promise<BrokerHandle> {
+  const broker = await startBroker({ timeoutMs: BROKER_START_MS, ...options });
+  onCleanupLast(`Kafka broker ${broker.bootstrap}`, async () => {
+    await broker.stop();
+    rmSync(broker.dataDir, { recursive: true, force: true });
+  });
+  return broker;
+}
+
+/** Sends run events keyed by their runId in one request, so they land in as few batches as possible. */
+export async function produceEvents(topic: string, events: RunEvent[], servers = bootstrap()): Promise<RecordMetadata[]> {
+  const producer = kafkaClient(servers).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    return await producer.send({ topic, messages: events.map((e) => ({ key: e.runId, value: JSON.stringify(e) })), acks: -1 });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 /** Sends raw values (poison messages included) straight to a topic. */
 export async function produceRaw(
   topic: string,
-  messages: Array<{ key?: string; value: Buffer | string | null }>,
+  messages: Array<{ key?: string; value: Buffer | string | null; headers?: IHeaders }>,
   servers = bootstrap(),
 ): Promise<RecordMetadata[]> {
   const producer = kafkaClient(servers).producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -80,4 +110,17 @@ export async function readTopic(topic: string, count: number, timeoutMs = 30000,
     await consumer.disconnect();
   }
   return messages;
+}
+
+/** Every message a topic holds now, from the beginning. */
+export async function readAll(topic: string, servers = bootstrap()): Promise<KafkaMessage[]> {
+  const admin = kafkaClient(servers).admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const count = offsets.reduce((sum, { high, low }) => sum + Number(high) - Number(low), 0);
+    return count === 0 ? [] : await readTopic(topic, count, 30000, servers);
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -1,21 +1,30 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { waitFor } from './wait';
+import { onCleanup } from './cleanup';
+import { waitFor, within } from './wait';
+
+export type ProcessExit = { code: number | null; signal: NodeJS.Signals | null };
+
+/** How long a process may take to die after SIGKILL before its cleanup reports it. */
+const KILL_WAIT_MS = 10_000;
 
 /**
  * The built service (`node dist/main.js`) as a real child process, with its
- * JSON log lines collected from stdout.
+ * JSON log lines collected from stdout. It joins the cleanup registry the
+ * moment it is spawned: whatever happens in the test, it is SIGKILLed and
+ * waited for afterwards.
  */
 export class ServiceProcess {
   readonly lines: Array<Record<string, any>> = [];
   stderr = '';
-  private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly exited: Promise<ProcessExit>;
   private buffered = '';
 
   private constructor(readonly child: ChildProcess) {
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.collect(chunk));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    // 'close', not 'exit': by then every line the process wrote has been read.
+    this.exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   }
 
   static spawn(env: Record<string, string | undefined>): ServiceProcess {
@@ -23,11 +32,28 @@ export class ServiceProcess {
       env: { PATH: process.env.PATH, COFFEEBUDDY_ENVIRONMENT: 'test', COFFEEBUDDY_LOG_FORMAT: 'json', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    return new ServiceProcess(child);
+    const service = new ServiceProcess(child);
+    onCleanup(`service process ${child.pid}`, () => service.stop());
+    return service;
   }
 
-  exit(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  exit(): Promise<ProcessExit> {
     return this.exited;
+  }
+
+  /** Waits for the process to exit, failing with `why` (what should have ended it) after `timeoutMs`. */
+  waitForExit(why: string, timeoutMs = 30000): Promise<ProcessExit> {
+    return within(this.exited, `process ${this.child.pid} to exit after ${why} (stderr: ${this.stderr})`, timeoutMs);
+  }
+
+  /** SIGKILL unless it already exited, then wait for the exit. */
+  async stop(): Promise<void> {
+    this.kill('SIGKILL');
+    await this.waitForExit('SIGKILL', KILL_WAIT_MS);
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   withMessage(msg: string): Array<Record<string, any>> {
@@ -40,7 +66,7 @@ export class ServiceProcess {
   }
 
   kill(signal: NodeJS.Signals): void {
-    if (this.child.exitCode === null) this.child.kill(signal);
+    if (this.running) this.child.kill(signal);
   }
 
   private collect(chunk: string): void {

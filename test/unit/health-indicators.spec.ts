@@ -33,6 +33,24 @@ describe('VaultHealthIndicator', () => {
     expect((await vaultCheck(module)).vault.status).toBe('up');
   });
 
+  it('logs each change of state once: first down at info while starting, down after up at warn', async () => {
+    let status = 503;
+    const module = await compile({ vault: { sysHealth: async () => status, lookupSelf: async () => 200 } });
+    const logs = module.get(LOG_DESTINATION) as LogCapture;
+    await vaultCheck(module);
+    await vaultCheck(module);
+    status = 200;
+    await vaultCheck(module);
+    status = 503;
+    await vaultCheck(module);
+    const changes = logs.lines().filter((line) => line.context === 'DependencyCheck');
+    expect(changes.map(({ level, msg, reason }) => ({ level, msg, reason }))).toEqual([
+      { level: 'info', msg: 'dependency down', reason: 'sealed (503)' },
+      { level: 'info', msg: 'dependency up', reason: undefined },
+      { level: 'warn', msg: 'dependency down', reason: 'sealed (503)' },
+    ]);
+  });
+
   it('reports a sealed Vault without looking up the token', async () => {
     const module = await compile({ vault: { sysHealth: async () => 503 } });
     expect((await vaultCheck(module)).vault).toMatchObject({ status: 'down', message: 'sealed (503)' });

@@ -79,6 +79,17 @@ describe('RunEventsServer instrumentation', () => {
     expect(status.consumerFailure).toBeUndefined();
   });
 
+  it('logs a restarted crash at info when its cause is a retriable protocol error, at error otherwise', async () => {
+    const { kafka, logs } = await compile();
+    const loading = Object.assign(new Error("The coordinator is loading and hence can't process requests for this group"), {
+      name: 'KafkaJSProtocolError',
+      retriable: true,
+    });
+    kafka.emit(EVENTS.CRASH, { error: loading, restart: true });
+    kafka.emit(EVENTS.CRASH, { error: new Error('connection lost'), restart: true });
+    expect(logs.withMessage('consumer crashed').map((line) => line.level)).toEqual(['info', 'error']);
+  });
+
   it('marks the process broken after a crash kafkajs will not restart, and logs and counts it', async () => {
     const { kafka, lifecycle, status, module, logs } = await compile();
     kafka.emit(EVENTS.CRASH, { error: new Error('group authorization failed'), restart: false });
