@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** What the concurrency metrics read at scrape time (KeyedBatchRunner). */
+export interface ConcurrencySource {
+  readonly inFlight: number;
+  waitingByPartition(): Array<{ topic: string; partition: number; waiting: number }>;
+  oldestBlockedMs(): number;
+}
+
 export type ConsumeOutcome = 'handled' | 'retried' | 'dead_lettered' | 'duplicate';
 
 /** Every Kafka metric of the service, on the application's registry. */
@@ -23,6 +30,10 @@ export class KafkaMetrics {
   readonly consumerInGroup: Gauge;
   readonly producerConnected: Gauge;
   readonly runEventsHandled: Counter<'type'>;
+  readonly handlersInFlight: Gauge;
+  readonly eventsWaiting: Gauge<'topic' | 'partition'>;
+  readonly oldestBlockedSeconds: Gauge;
+  private concurrency?: ConcurrencySource;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -126,5 +137,39 @@ export class KafkaMetrics {
       labelNames: ['type'],
       registers,
     });
+    const metrics = this;
+    this.handlersInFlight = new Gauge({
+      name: 'coffeebuddy_kafka_handlers_in_flight',
+      help: 'Run-event handlers running now in this process (at most KAFKA_MAX_IN_FLIGHT).',
+      registers,
+      collect() {
+        this.set(metrics.concurrency?.inFlight ?? 0);
+      },
+    });
+    this.eventsWaiting = new Gauge({
+      name: 'coffeebuddy_kafka_events_waiting',
+      help: 'Fetched events not started yet (waiting for a handler slot or for an earlier event of their run), by topic and partition.',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { topic, partition, waiting } of metrics.concurrency?.waitingByPartition() ?? []) {
+          this.inc({ topic, partition: String(partition) }, waiting);
+        }
+      },
+    });
+    this.oldestBlockedSeconds = new Gauge({
+      name: 'coffeebuddy_kafka_oldest_blocked_event_seconds',
+      help: 'How long the longest-held event has waited behind a still-running (e.g. retrying) event of its run; 0 when none.',
+      registers,
+      collect() {
+        this.set((metrics.concurrency?.oldestBlockedMs() ?? 0) / 1000);
+      },
+    });
+  }
+
+  /** Where the concurrency gauges read their values when scraped. */
+  observeConcurrency(source: ConcurrencySource): void {
+    this.concurrency = source;
   }
 }

@@ -37,6 +37,8 @@ export class KafkaConfig {
   readonly requestTimeoutMs!: number;
   /** Retries of one send before it fails back to the caller (kafkajs' idempotent producer needs at least 1). */
   readonly producerRetries!: number;
+  /** Handlers running at once in the process, over every partition (events of one run never overlap). */
+  readonly maxInFlight!: number;
 }
 
 /** The largest dedupe window: at about 120 bytes an id, 12 MiB of the memory budget. */
@@ -90,6 +92,9 @@ export const kafkaEnvSchema = z.object({
   KAFKA_MAX_EVENT_BYTES: integerVar(256, 10_485_760, 65536),
   KAFKA_REQUEST_TIMEOUT_MS: integerVar(100, 300000, 10000),
   KAFKA_PRODUCER_RETRIES: integerVar(1, 20, 5),
+  // 16: what one pod may ask at once of a database pool (10-20 connections) and of Slack's rate limits
+  // (about 1 call/s per method and workspace, short bursts); README, "Delivery guarantees and their limits".
+  KAFKA_MAX_IN_FLIGHT: integerVar(1, 1024, 16),
 });
 
 type KafkaEnv = z.output<typeof kafkaEnvSchema>;
@@ -174,5 +179,6 @@ export function toKafkaConfig(env: KafkaEnv): KafkaConfig {
     maxEventBytes: env.KAFKA_MAX_EVENT_BYTES,
     requestTimeoutMs: env.KAFKA_REQUEST_TIMEOUT_MS,
     producerRetries: env.KAFKA_PRODUCER_RETRIES,
+    maxInFlight: env.KAFKA_MAX_IN_FLIGHT,
   };
 }

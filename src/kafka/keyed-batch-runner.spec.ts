@@ -152,6 +152,32 @@ describe('KeyedBatchRunner', () => {
     expect(outcome.resolvedOffset).toBe('13');
   });
 
+  it('awaits beforeResolve before each resolveOffset, and never moves the resolved offset back when two resolves overlap', async () => {
+    const flushes: Array<() => void> = [];
+    const runner = new KeyedBatchRunner<TestMessage>(new InFlightLimit(8), {
+      resolveEvery: 1,
+      beforeResolve: () => new Promise<void>((resolve) => flushes.push(resolve)),
+    });
+    const { settle, answer, started } = controlledSettle();
+    const { input, resolved } = batchOf([message(0, 'a'), message(1, 'b'), message(2, 'c')]);
+    const run = runner.run(input, settle);
+    await until(() => started.length === 3, 'all three keys started');
+
+    answer('0');
+    await until(() => flushes.length === 1, 'a flush asked for the prefix 0');
+    answer('1');
+    await until(() => flushes.length === 2, 'a flush asked for the prefix 0..1');
+    expect(resolved).toEqual([]);
+    flushes[1]();
+    await until(() => resolved.length === 1, 'the prefix 0..1 resolved once its flush ended');
+    flushes[0]();
+    answer('2');
+    await until(() => flushes.length === 3, 'a flush asked for the prefix 0..2');
+    flushes[2]();
+    await run;
+    expect(resolved).toEqual(['1', '2']);
+  });
+
   it('stops a key at an unsettled message, keeps the resolved offset below it, and lets other keys go on', async () => {
     const runner = new KeyedBatchRunner<TestMessage>(new InFlightLimit(8), { resolveEvery: 1 });
     const handled: string[] = [];

@@ -39,6 +39,8 @@ export interface KeyedBatchRunnerOptions<M extends KeyedMessage> {
   heartbeatEveryMs?: number;
   /** The settled prefix is handed to resolveOffset each time it grew by this many messages, and at the end. Default 64. */
   resolveEvery?: number;
+  /** Awaited before each resolveOffset (e.g. until the log lines of the settled messages are written). */
+  beforeResolve?: () => Promise<void>;
 }
 
 /** Longest run of already-resolved promises before the runner lets timers and I/O through. */
@@ -106,6 +108,7 @@ export class KeyedBatchRunner<M extends KeyedMessage = KafkaMessage> {
   private readonly keyOf: (message: M) => string | null;
   private readonly heartbeatEveryMs: number;
   private readonly resolveEvery: number;
+  private readonly beforeResolve?: () => Promise<void>;
   private lastTurn = performance.now();
 
   constructor(
@@ -115,6 +118,7 @@ export class KeyedBatchRunner<M extends KeyedMessage = KafkaMessage> {
     this.keyOf = options.keyOf ?? kafkaKey;
     this.heartbeatEveryMs = options.heartbeatEveryMs ?? 1000;
     this.resolveEvery = options.resolveEvery ?? 64;
+    this.beforeResolve = options.beforeResolve;
   }
 
   /** Handlers running now, over every batch of the process. */
@@ -147,11 +151,19 @@ export class KeyedBatchRunner<M extends KeyedMessage = KafkaMessage> {
     const { topic, partition, messages } = input.batch;
     const prefix = new SettledPrefix(messages.map((message) => message.offset));
     const batch = new RunningBatch(topic, partition, this.lanesOf(messages), messages.length);
+    // `claimed`: the prefix a resolve is under way for; `resolvedLength`: the prefix handed to kafkajs.
+    let claimed = 0;
     let resolvedLength = 0;
-    const resolve = () => {
-      if (prefix.length === resolvedLength) return;
-      resolvedLength = prefix.length;
-      input.resolveOffset(prefix.lastOffset!);
+    const resolve = async () => {
+      const length = prefix.length;
+      if (length <= claimed) return;
+      claimed = length;
+      const offset = prefix.lastOffset!;
+      await this.beforeResolve?.();
+      // Two resolves may overlap: a later one may finish first, and an offset never moves back.
+      if (length <= resolvedLength) return;
+      resolvedLength = length;
+      input.resolveOffset(offset);
     };
     const mayStart = () => batch.failure === undefined && input.isRunning() && !input.isStale();
 
@@ -185,7 +197,7 @@ export class KeyedBatchRunner<M extends KeyedMessage = KafkaMessage> {
             return;
           }
           batch.settled += 1;
-          if (prefix.settle(index) && prefix.length - resolvedLength >= this.resolveEvery) resolve();
+          if (prefix.settle(index) && prefix.length - claimed >= this.resolveEvery) await resolve();
           await this.breathe(input, batch);
         }
       } catch (error) {
@@ -202,7 +214,7 @@ export class KeyedBatchRunner<M extends KeyedMessage = KafkaMessage> {
       await Promise.all(batch.lanes.map(runLane));
     } finally {
       this.active.delete(batch);
-      resolve();
+      await resolve();
     }
     if (batch.failure) throw batch.failure.error;
     return {

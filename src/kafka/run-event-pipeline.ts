@@ -9,6 +9,8 @@ import { HandlerTimeoutError, runAttempt } from './handler-attempt';
 import { brokerErrorType } from './kafka-errors';
 import { KafkaMetrics } from './kafka-metrics';
 import { KafkaTracing } from './kafka-tracing';
+import { InFlightLimit } from './in-flight-limit';
+import { KeyedBatchRunner, Settlement } from './keyed-batch-runner';
 import { HANDLER_GRACE_MS, KafkaConfig } from './kafka.config';
 import { keepTrying, sleep } from './keep-trying';
 import { nextRetryMs, PermanentEventError, RetryLaterError, RetryPolicy } from './retry-policy';
@@ -27,9 +29,9 @@ export type EventDispatch = (
 /** Longest wait between two heartbeats while a retry backs off. */
 const HEARTBEAT_STEP_MS = 1000;
 /**
- * Settled offsets are handed to kafkajs every this many messages (and at the
- * end): kafkajs commits only after the batch, so this changes no guarantee,
- * and it saves a resolveOffset and an isStale call per message.
+ * The settled prefix is handed to kafkajs every this many messages (and at
+ * the end): kafkajs commits only after the batch, so this changes no
+ * guarantee, and it saves a log flush and a resolveOffset per message.
  */
 const RESOLVE_EVERY = 64;
 /** Backoff of a refused dead-letter write, retried while its partition is paused. */
@@ -53,6 +55,12 @@ class DeadLetterRefused extends Error {
  * offsets after the batch). A message whose fate is not settled (shutdown
  * during a retry, dead letter not written) is not resolved and comes back.
  *
+ * Within a batch, KeyedBatchRunner runs the events of different runs (Kafka
+ * key = runId) concurrently and those of one run one after another, in offset
+ * order; all of the above, dedupe included, happens at the head of each run's
+ * queue. Only the prefix of the batch below its first unsettled message is
+ * resolved, and the batch returns once every message it started is settled.
+ *
  * A refused dead-letter write pauses only its partition: the batch returns
  * (a retry inside eachBatch would hold every partition of the fetch), the
  * write is retried in the background with backoff, and the partition resumes
@@ -67,6 +75,8 @@ export class RunEventPipeline implements OnModuleDestroy {
   private readonly retryPolicy: RetryPolicy;
   /** Per `topic:partition`, the offset whose dead letter was written while the partition was paused. */
   private readonly writtenWhilePaused = new Map<string, string>();
+  /** Runs each batch's messages: runs concurrently, each run's events in order, KAFKA_MAX_IN_FLIGHT handlers at most. */
+  private readonly runner: KeyedBatchRunner;
 
   constructor(
     private readonly config: KafkaConfig,
@@ -82,6 +92,13 @@ export class RunEventPipeline implements OnModuleDestroy {
       initialBackoffMs: config.retryInitialBackoffMs,
       maxBackoffMs: config.retryMaxBackoffMs,
     };
+    this.runner = new KeyedBatchRunner(new InFlightLimit(config.maxInFlight), {
+      heartbeatEveryMs: HEARTBEAT_STEP_MS,
+      resolveEvery: RESOLVE_EVERY,
+      // The lines of settled events leave the process before their offsets can be committed.
+      beforeResolve: () => this.logger.written(),
+    });
+    metrics.observeConcurrency(this.runner);
   }
 
   onModuleDestroy(): void {
@@ -89,54 +106,44 @@ export class RunEventPipeline implements OnModuleDestroy {
   }
 
   async processBatch(payload: EachBatchPayload, dispatch: EventDispatch): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const { batch } = payload;
     const { topic, partition } = batch;
     // Per-batch work where it can be: one child logger, counters added once.
     const log = this.log.child({ topic, partition });
     const tally = { handled: 0, duplicate: 0, byType: new Map<RunEventType, number>() };
-    let settled: string | undefined;
-    let sinceResolve = 0;
-    let lastHeartbeat = Date.now();
+    // Set by the first refused dead letter: the partition is paused, and no further message of the batch is started.
+    let paused = false;
+    let resolvedOffset: string | undefined;
+    const settle = async (message: KafkaMessage): Promise<Settlement> => {
+      if (paused) return 'unsettled';
+      let outcome: Awaited<ReturnType<RunEventPipeline['processMessage']>>;
+      try {
+        outcome = this.takeWrittenWhilePaused(topic, partition, message.offset)
+          ? 'dead_lettered'
+          : await this.traced(topic, partition, message, () => this.processMessage(topic, partition, message, payload, dispatch, log));
+      } catch (error) {
+        if (!(error instanceof DeadLetterRefused)) throw error;
+        // A second refusal in the same batch (another run's letter written at the same time) leaves its
+        // message unsettled: it comes back after the resume and is handled again.
+        if (!paused) this.pauseUntilWritten(error, payload, log);
+        paused = true;
+        return 'unsettled';
+      }
+      if (outcome === 'unsettled') return outcome;
+      if (outcome === 'duplicate') tally.duplicate += 1;
+      else if (outcome !== 'dead_lettered') {
+        tally.handled += 1;
+        tally.byType.set(outcome, (tally.byType.get(outcome) ?? 0) + 1);
+      }
+      return 'settled';
+    };
     try {
-      for (const message of batch.messages) {
-        if (!isRunning() || (sinceResolve === 0 && isStale())) break;
-        let outcome: Awaited<ReturnType<RunEventPipeline['processMessage']>>;
-        try {
-          outcome = this.takeWrittenWhilePaused(topic, partition, message.offset)
-            ? 'dead_lettered'
-            : await this.traced(topic, partition, message, () => this.processMessage(topic, partition, message, payload, dispatch, log));
-        } catch (error) {
-          if (!(error instanceof DeadLetterRefused)) throw error;
-          this.pauseUntilWritten(error, payload, log);
-          break;
-        }
-        if (outcome === 'unsettled') break;
-        settled = message.offset;
-        if (++sinceResolve === RESOLVE_EVERY) {
-          await this.logger.written();
-          resolveOffset(settled);
-          sinceResolve = 0;
-        }
-        if (outcome === 'duplicate') tally.duplicate += 1;
-        else if (outcome !== 'dead_lettered') {
-          tally.handled += 1;
-          tally.byType.set(outcome, (tally.byType.get(outcome) ?? 0) + 1);
-        }
-        if (Date.now() - lastHeartbeat >= HEARTBEAT_STEP_MS) {
-          await heartbeat();
-          lastHeartbeat = Date.now();
-        }
-      }
+      ({ resolvedOffset } = await this.runner.run(payload, settle));
     } finally {
-      if (settled !== undefined) {
-        // The lines of settled events leave the process before their offsets can be committed.
-        await this.logger.written();
-        resolveOffset(settled);
-      }
       if (tally.handled > 0) this.metrics.consumed.inc({ topic, outcome: 'handled' }, tally.handled);
       if (tally.duplicate > 0) this.metrics.consumed.inc({ topic, outcome: 'duplicate' }, tally.duplicate);
       for (const [type, count] of tally.byType) this.metrics.runEventsHandled.inc({ type }, count);
-      const lastSettled = settled === undefined ? Number(batch.firstOffset() ?? 0) - 1 : Number(settled);
+      const lastSettled = resolvedOffset === undefined ? Number(batch.firstOffset() ?? 0) - 1 : Number(resolvedOffset);
       const lag = Math.max(0, Number(batch.highWatermark) - lastSettled - 1);
       this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag);
     }
