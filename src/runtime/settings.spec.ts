@@ -149,6 +149,16 @@ describe('parseSettings', () => {
     expect(parseSettings({ KAFKA_DEDUPE_WINDOW_SIZE: '100000' }).kafka.dedupeWindowSize).toBe(100_000);
   });
 
+  it('bounds the handlers in flight at 16 by default, accepts 1 to 1024, and refuses 0 and fractions', () => {
+    expect(parseSettings({}).kafka.maxInFlight).toBe(16);
+    expect(parseSettings({ KAFKA_MAX_IN_FLIGHT: '1' }).kafka.maxInFlight).toBe(1);
+    expect(parseSettings({ KAFKA_MAX_IN_FLIGHT: '1024' }).kafka.maxInFlight).toBe(1024);
+    for (const bad of ['0', '1025', '2.5']) {
+      const [problem] = problemsOf({ KAFKA_MAX_IN_FLIGHT: bad });
+      expect(problem).toContain('KAFKA_MAX_IN_FLIGHT');
+    }
+  });
+
   it('never echoes a secret value', () => {
     const problems = problemsOf({ KAFKA_SASL_PASSWORD: 'hunter2-secret', VAULT_TOKEN: 's.secret' });
     const message = new ConfigurationError(problems).message;
