@@ -25,7 +25,9 @@ interface Measurement {
  */
 const MEASUREMENTS: Measurement[] = [
   { mode: 'kafkajs-each-message', maxInFlight: PARTITIONS, events: IO_SLICE },
-  ...IO_IN_FLIGHT.map((m) => ({ mode: 'engine' as const, maxInFlight: m, events: m === 1 ? IO_SLICE : IO_EVENTS })),
+  ...(['engine', 'pipeline'] as const).flatMap((mode) =>
+    IO_IN_FLIGHT.map((m) => ({ mode, maxInFlight: m, events: m === 1 ? IO_SLICE : IO_EVENTS })),
+  ),
 ];
 
 interface Figures {
@@ -40,11 +42,16 @@ export interface ConsumeIoSection {
   handlerMs: number;
   partitions: number;
   eachMessage: Figures;
+  /** The runner alone under kafkajs eachBatch. */
   engine: Array<Figures & { maxInFlight: number; mostInFlight: number; ideal: number }>;
+  /** The service with KAFKA_MAX_IN_FLIGHT = M (decode, validation, dedupe, logs, metrics included). */
+  pipeline: Array<Figures & { maxInFlight: number; mostInFlight: number; ideal: number }>;
   ratios: {
-    /** Engine rate / (M / handler time), per M. */
+    /** Rate / (M / handler time), per M. */
     engineVsIdeal: Record<string, number>;
+    pipelineVsIdeal: Record<string, number>;
     engine128VsEachMessage: number;
+    pipeline128VsEachMessage: number;
   };
 }
 
@@ -63,6 +70,7 @@ export async function consumeIoSuite(ctx: BenchContext): Promise<ConsumeIoSectio
       mode,
       bootstrap: ctx.bootstrap,
       topic,
+      prefix,
       groupId: `${prefix}-${mode}-${maxInFlight}-${group}`,
       partitions: PARTITIONS,
       expected: events,
@@ -81,7 +89,7 @@ export async function consumeIoSuite(ctx: BenchContext): Promise<ConsumeIoSectio
     for (const measurement of rotate(MEASUREMENTS, run)) {
       const result = await consume(measurement);
       results.get(measurement)!.push(result);
-      const label = measurement.mode === 'engine' ? `engine M=${measurement.maxInFlight}` : measurement.mode;
+      const label = measurement.mode === 'kafkajs-each-message' ? measurement.mode : `${measurement.mode} M=${measurement.maxInFlight}`;
       ctx.progress(`consume-io: run ${run + 1}/${ctx.runs} ${label}: ${Math.round(result.messagesPerSecond)} msg/s over ${result.messages} events`);
     }
   }
@@ -95,13 +103,18 @@ export async function consumeIoSuite(ctx: BenchContext): Promise<ConsumeIoSectio
     };
   };
   const eachMessage = figures(MEASUREMENTS[0]!);
-  const engine = MEASUREMENTS.slice(1).map((m) => ({
-    ...figures(m),
-    maxInFlight: m.maxInFlight,
-    mostInFlight: Math.max(...results.get(m)!.map((r) => r.mostInFlight)),
-    ideal: (m.maxInFlight * 1000) / IO_HANDLER_MS,
-  }));
-  const at = (m: number) => engine.find((e) => e.maxInFlight === m)!;
+  const byM = (mode: 'engine' | 'pipeline') =>
+    MEASUREMENTS.filter((m) => m.mode === mode).map((m) => ({
+      ...figures(m),
+      maxInFlight: m.maxInFlight,
+      mostInFlight: Math.max(...results.get(m)!.map((r) => r.mostInFlight)),
+      ideal: (m.maxInFlight * 1000) / IO_HANDLER_MS,
+    }));
+  const engine = byM('engine');
+  const pipeline = byM('pipeline');
+  const vsIdeal = (rows: typeof engine) => Object.fromEntries(rows.map((e) => [String(e.maxInFlight), round(e.messagesPerSecond.median / e.ideal)]));
+  const at128VsEachMessage = (rows: typeof engine) =>
+    round(rows.find((e) => e.maxInFlight === 128)!.messagesPerSecond.median / eachMessage.messagesPerSecond.median);
   return {
     events: IO_EVENTS,
     slice: IO_SLICE,
@@ -109,9 +122,12 @@ export async function consumeIoSuite(ctx: BenchContext): Promise<ConsumeIoSectio
     partitions: PARTITIONS,
     eachMessage,
     engine,
+    pipeline,
     ratios: {
-      engineVsIdeal: Object.fromEntries(engine.map((e) => [String(e.maxInFlight), round(e.messagesPerSecond.median / e.ideal)])),
-      engine128VsEachMessage: round(at(128).messagesPerSecond.median / eachMessage.messagesPerSecond.median),
+      engineVsIdeal: vsIdeal(engine),
+      pipelineVsIdeal: vsIdeal(pipeline),
+      engine128VsEachMessage: at128VsEachMessage(engine),
+      pipeline128VsEachMessage: at128VsEachMessage(pipeline),
     },
   };
 }

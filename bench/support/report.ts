@@ -39,10 +39,12 @@ export function targets(s: Sections): Target[] {
   }
   const io = s['consume-io'];
   if (io) {
-    for (const e of io.engine.filter((e) => e.maxInFlight <= 128)) {
-      atLeast(`consume-io: engine M=${e.maxInFlight} / (M / ${io.handlerMs} ms)`, io.ratios.engineVsIdeal[String(e.maxInFlight)]!, 0.8);
+    for (const mode of ['engine', 'pipeline'] as const) {
+      for (const e of io[mode].filter((e) => e.maxInFlight <= 128)) {
+        atLeast(`consume-io: ${mode} M=${e.maxInFlight} / (M / ${io.handlerMs} ms)`, io.ratios[`${mode}VsIdeal`][String(e.maxInFlight)]!, 0.8);
+      }
+      atLeast(`consume-io: ${mode} M=128 / kafkajs eachMessage`, io.ratios[`${mode}128VsEachMessage`], 20);
     }
-    atLeast('consume-io: engine M=128 / kafkajs eachMessage', io.ratios.engine128VsEachMessage, 20);
   }
   if (s.publish) atLeast('publish: publishBatch / kafkajs sendBatch', s.publish.ratios.publisherVsSendBatch, 0.9);
   if (s.probes) atLeast('/health/live: service / bare node:http (req/s)', s.probes.ratios.liveVsBare, 0.8);
@@ -99,13 +101,15 @@ export function resultsTable(s: Sections): string {
   const io = s['consume-io'];
   if (io) {
     const rate = (f: { messagesPerSecond: Summary }) => cell(f.messagesPerSecond, int, 'msg/s');
-    for (const e of io.engine) {
-      const figure = `consume-io: engine M=${e.maxInFlight} / (M / ${io.handlerMs} ms)`;
-      row(`Consume, ${io.handlerMs} ms I/O handler, ${int(e.events)} events: engine M=${e.maxInFlight} vs M / ${io.handlerMs} ms`, rate(e), `${int(e.ideal)} msg/s`,
-        io.ratios.engineVsIdeal[String(e.maxInFlight)]!, targetCell(all, figure));
+    for (const mode of ['engine', 'pipeline'] as const) {
+      for (const e of io[mode]) {
+        const figure = `consume-io: ${mode} M=${e.maxInFlight} / (M / ${io.handlerMs} ms)`;
+        row(`Consume, ${io.handlerMs} ms I/O handler, ${int(e.events)} events: ${mode} M=${e.maxInFlight} vs M / ${io.handlerMs} ms`, rate(e), `${int(e.ideal)} msg/s`,
+          io.ratios[`${mode}VsIdeal`][String(e.maxInFlight)]!, targetCell(all, figure));
+      }
+      row(`  ${mode} M=128 vs kafkajs eachMessage (${io.partitions} partitions at once, ${int(io.slice)} events)`, rate(io[mode].find((e) => e.maxInFlight === 128)!),
+        rate(io.eachMessage), io.ratios[`${mode}128VsEachMessage`], targetCell(all, `consume-io: ${mode} M=128 / kafkajs eachMessage`));
     }
-    row(`  engine M=128 vs kafkajs eachMessage (${io.partitions} partitions at once, ${int(io.slice)} events)`, rate(io.engine.find((e) => e.maxInFlight === 128)!),
-      rate(io.eachMessage), io.ratios.engine128VsEachMessage, targetCell(all, 'consume-io: engine M=128 / kafkajs eachMessage'));
   }
   if (s.publish) {
     const p = s.publish;

@@ -3,6 +3,7 @@ import { InFlightLimit } from '../../src/kafka/in-flight-limit';
 import { KeyedBatchRunner } from '../../src/kafka/keyed-batch-runner';
 import { Counter } from '../support/counter';
 import { kafkaClient } from '../support/kafka';
+import { startService, stopService } from '../support/service';
 import { runAsWorker } from '../support/worker';
 
 /**
@@ -12,22 +13,24 @@ import { runAsWorker } from '../support/worker';
  * - `engine`: kafkajs eachBatch driving the service's KeyedBatchRunner
  *   (per-key order, `maxInFlight` handlers at once in the process), the
  *   engine alone, without the run-event pipeline around it;
+ * - `pipeline`: the service (createApp, as main.ts builds it) with
+ *   `KAFKA_MAX_IN_FLIGHT` = `maxInFlight`; its handler stand-in waits and counts;
  * - `kafkajs-each-message`: plain kafkajs eachMessage, one event at a time
  *   per partition, `partitions` partitions at once.
- * A `pipeline` mode (the service, KAFKA_MAX_IN_FLIGHT set) belongs here once
- * the pipeline runs on the engine.
  */
-export type ConsumeIoMode = 'engine' | 'kafkajs-each-message';
+export type ConsumeIoMode = 'engine' | 'pipeline' | 'kafkajs-each-message';
 
 export interface ConsumeIoConfig {
   mode: ConsumeIoMode;
   bootstrap: string;
   topic: string;
+  /** The service's KAFKA_TOPIC_PREFIX: `topic` is `{prefix}.run.events` (pipeline only). */
+  prefix: string;
   groupId: string;
   partitions: number;
   expected: number;
   handlerMs: number;
-  /** Handlers at once in the process (engine only). */
+  /** Handlers at once in the process (engine and pipeline). */
   maxInFlight: number;
 }
 
@@ -38,7 +41,7 @@ export interface ConsumeIoResult {
   handlingMs: number;
   messagesPerSecond: number;
   cpuUsPerMessage: number;
-  /** The most handlers seen running at once (engine only): the limit must hold. */
+  /** The most handlers seen running at once (engine and pipeline): the limit must hold. */
   mostInFlight: number;
   rssAfterMb: number;
 }
@@ -47,6 +50,32 @@ const SESSION_TIMEOUT_MS = 30_000;
 const HEARTBEAT_MS = 3_000;
 
 async function consumeIo(config: ConsumeIoConfig): Promise<ConsumeIoResult> {
+  return config.mode === 'pipeline' ? consumeWithService(config) : consumeWithKafkajs(config);
+}
+
+async function consumeWithService(config: ConsumeIoConfig): Promise<ConsumeIoResult> {
+  const counter = new Counter(config.expected);
+  let running = 0;
+  let mostInFlight = 0;
+  const app = await startService({
+    kafka: { bootstrap: config.bootstrap, prefix: config.prefix, groupId: config.groupId, partitions: config.partitions },
+    env: { KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS), KAFKA_MAX_IN_FLIGHT: String(config.maxInFlight) },
+    handlers: {
+      handle: async () => {
+        mostInFlight = Math.max(mostInFlight, ++running);
+        await sleep(config.handlerMs);
+        running -= 1;
+        counter.add();
+      },
+    },
+  });
+  await counter.done;
+  const memory = process.memoryUsage();
+  await stopService(app);
+  return result(config, counter, mostInFlight, memory);
+}
+
+async function consumeWithKafkajs(config: ConsumeIoConfig): Promise<ConsumeIoResult> {
   const counter = new Counter(config.expected);
   const consumer = kafkaClient(config.bootstrap, `bench-io-${config.mode}`).consumer({
     groupId: config.groupId,
@@ -86,6 +115,10 @@ async function consumeIo(config: ConsumeIoConfig): Promise<ConsumeIoResult> {
   await counter.done;
   const memory = process.memoryUsage();
   await consumer.disconnect();
+  return result(config, counter, mostInFlight, memory);
+}
+
+function result(config: ConsumeIoConfig, counter: Counter, mostInFlight: number, memory: NodeJS.MemoryUsage): ConsumeIoResult {
   const handlingMs = counter.lastAt - counter.firstAt;
   return {
     mode: config.mode,
