@@ -61,8 +61,9 @@ class DeadLetterRefused extends Error {
  * queue. Only the prefix of the batch below its first unsettled message is
  * resolved, and the batch returns once every message it started is settled.
  *
- * A refused dead-letter write pauses only its partition: the batch returns
- * (a retry inside eachBatch would hold every partition of the fetch), the
+ * A refused dead-letter write pauses only its partition: the batch starts no
+ * further message and returns once those already running have settled (a
+ * retry inside eachBatch would hold every partition of the fetch), the
  * write is retried in the background with backoff, and the partition resumes
  * once it is written. The message then comes back and is settled as
  * dead-lettered without being handled again.
