@@ -175,5 +175,56 @@ describe('per-run concurrency', () => {
     },
     testTimeout(JOIN_MS, JOIN_MS, OTHERS_MS, SETTLED_MS, SETTLED_MS, SETTLED_MS),
   );
-});
 
+  const TAKEN_OVER_MS = 120_000;
+
+  it(
+    'keeps each run in order and never overlapping when a second replica joins while handlers run',
+    async () => {
+      // 2,000 events of 20 ms, 4 at once: about 10 s of work, so the second replica joins mid-stream.
+      const env = { ...isolatedKafkaEnv(), KAFKA_MAX_IN_FLIGHT: '4' };
+      const runs = 200;
+      const perRun = 10;
+      const seqOf = new Map<string, number>();
+      const handledSeqs = new Map<string, number[]>();
+      const runningRuns = new Set<string>();
+      const handledBy = { first: 0, second: 0 };
+      let overlaps = 0;
+      // One handler for both replicas (two apps in this process), so an overlap across them is seen.
+      const handlerOf = (replica: keyof typeof handledBy) => async (event: RunEvent) => {
+        if (runningRuns.has(event.runId)) overlaps += 1;
+        runningRuns.add(event.runId);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          handledSeqs.set(event.runId, [...(handledSeqs.get(event.runId) ?? []), seqOf.get(event.id)!]);
+          handledBy[replica] += 1;
+        } finally {
+          runningRuns.delete(event.runId);
+        }
+      };
+      const first = await start(env);
+      started.push(first.service);
+      first.service.app.get(RunEventHandlers).on('run.order_placed', handlerOf('first'));
+      for (let seq = 0; seq < perRun; seq += 1) {
+        const events = Array.from({ length: runs }, (_, run) => orderPlaced(`run-${run}`, seq));
+        for (const event of events) seqOf.set(event.id, seq);
+        await produceEvents(first.topic, events);
+      }
+      await waitFor(() => handledBy.first >= 100, () => `the first replica to be mid-stream (${handledBy.first} handled)`);
+
+      const second = await startTestApp({ env });
+      started.push(second);
+      second.app.get(RunEventHandlers).on('run.order_placed', handlerOf('second'));
+      const distinct = () => [...handledSeqs.values()].reduce((sum, seqs) => sum + new Set(seqs).size, 0);
+      await waitFor(() => distinct() === runs * perRun, () => `${distinct()} of ${runs * perRun} events handled`, TAKEN_OVER_MS);
+
+      expect(first.service.logs.withMessage('consumer group rebalancing').length).toBeGreaterThan(0);
+      expect(handledBy.second).toBeGreaterThan(0);
+      expect(overlaps).toBe(0);
+      // Per run: each event after the first is the next one, or (at least once) one handled before, redelivered; never a skip ahead.
+      const skipped = [...handledSeqs].filter(([, seqs]) => seqs.some((seq, i) => seq > Math.max(-1, ...seqs.slice(0, i)) + 1));
+      expect(skipped).toEqual([]);
+    },
+    testTimeout(JOIN_MS, 30_000, TAKEN_OVER_MS),
+  );
+});
