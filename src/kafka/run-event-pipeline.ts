@@ -124,9 +124,14 @@ export class RunEventPipeline implements OnModuleDestroy {
           : await this.traced(topic, partition, message, () => this.processMessage(topic, partition, message, payload, dispatch, log));
       } catch (error) {
         if (!(error instanceof DeadLetterRefused)) throw error;
-        // A second refusal in the same batch (another run's letter written at the same time) leaves its
-        // message unsettled: it comes back after the resume and is handled again.
-        if (!paused) this.pauseUntilWritten(error, payload, log);
+        if (paused) {
+          // A second refusal in the same batch (another run's letter written at the same time): the
+          // partition is already paused; this message stays unsettled and is handled again after the resume.
+          const type = this.countRefusal(topic, error.refusal);
+          log.error({ err: error.refusal, error: type, eventId: error.eventId, offset: Number(message.offset) }, 'dead-letter write refused, partition already paused');
+          return 'unsettled';
+        }
+        this.pauseUntilWritten(error, payload, log);
         paused = true;
         return 'unsettled';
       }

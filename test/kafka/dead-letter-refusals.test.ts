@@ -146,6 +146,35 @@ describe('a dead-letter topic that refuses a write', () => {
     expect((await fetch(`${service.url}/health/live`)).status).toBe(200);
   }, 120000);
 
+  it('two letters of different runs refused at once in one batch: one pause, the second refusal counted and logged, both written after the resume', async () => {
+    const { refusing, override } = refusingDeadLetters();
+    const { service, topic } = await startWithRecorder({ ...isolatedKafkaEnv(), KAFKA_TOPIC_PARTITIONS: '1' }, override);
+    refusing().refusals = Infinity;
+    const poisons = [`not json ${randomUUID()}`, `not json ${randomUUID()}`];
+    // One request: both land in one fetch, and their runs' lanes write their letters at the same time.
+    const producer = kafkaClient().producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    try {
+      await producer.send({ topic, messages: [{ key: 'run-a', value: poisons[0] }, { key: 'run-b', value: poisons[1] }], acks: -1 });
+    } finally {
+      await producer.disconnect();
+    }
+
+    await waitFor(() => service.logs.withMessage('dead-letter write refused, partition already paused').length > 0, 'the second refusal logged', 30000);
+    expect(service.logs.withMessage('dead-letter write refused, partition paused')).toHaveLength(1);
+    expect(service.logs.withMessage('dead-letter write refused, partition already paused')).toEqual([
+      expect.objectContaining({ offset: 1, error: 'TOPIC_AUTHORIZATION_FAILED', level: 'error' }),
+    ]);
+    expect(await refusalsMetric(service, topic)).toBeGreaterThanOrEqual(2);
+    expect(await metricValue(service.url, `coffeebuddy_kafka_paused_partitions{topic="${topic}"}`)).toBe(1);
+
+    refusing().refusals = 0;
+    const letters = await readTopic(deadLetterTopic(topic), 2);
+    expect(letters.map((l) => l.value?.toString()).sort()).toEqual([...poisons].sort());
+    await waitFor(() => service.logs.withMessage('run event dead-lettered').length === 2, 'both letters recorded', 30000);
+    expect(await metricValue(service.url, `coffeebuddy_kafka_paused_partitions{topic="${topic}"}`)).toBe(0);
+  }, 120000);
+
   it('a handler failure followed by a failed dead-letter write: the letter is written once, the handler is not run again', async () => {
     const { refusing, override } = refusingDeadLetters();
     const { service, handlers, topic } = await startWithRecorder(isolatedKafkaEnv(), override);
