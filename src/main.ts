@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { createApp } from './app';
 import { exitOnSignals } from './runtime/shutdown';
-import { ConfigurationError, settingsFromProcessEnv, Settings } from './runtime/settings';
+import { ConfigurationError, settingsFromProcessEnv, Settings } from './settings';
 
 async function main(): Promise<void> {
   let settings: Settings;
