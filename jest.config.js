@@ -26,7 +26,6 @@ const common = {
   transform,
   // The OTLP exporter loads node:http with import(), which Jest's CommonJS sandbox runs only once compiled to require().
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs|@opentelemetry)/)'],
-  testTimeout: 60000,
 };
 
 module.exports = {
@@ -47,6 +46,8 @@ module.exports = {
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },
   ],
+  // A global option: Jest ignores it inside a project.
+  testTimeout: 60000,
   reporters: ['default', ['jest-junit', { outputDirectory: 'reports', outputName: 'junit.xml' }]],
   collectCoverage: true,
   coverageDirectory: 'reports/coverage',
