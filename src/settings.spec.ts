@@ -131,6 +131,14 @@ describe('parseSettings', () => {
     expect(problems[0]).toContain(message);
   });
 
+  it('accepts an empty KAFKA_RETRY_MAX_BACKOFF_MS as its default, and checks the rule on that value', () => {
+    expect(parseSettings({ KAFKA_RETRY_MAX_BACKOFF_MS: '' }).kafka.retryMaxBackoffMs).toBe(10000);
+    expect(parseSettings({ KAFKA_RETRY_MAX_BACKOFF_MS: '  ', KAFKA_RETRY_INITIAL_BACKOFF_MS: '' }).kafka.retryMaxBackoffMs).toBe(10000);
+    expect(problemsOf({ KAFKA_RETRY_MAX_BACKOFF_MS: '', KAFKA_RETRY_INITIAL_BACKOFF_MS: '20000' })).toEqual([
+      expect.stringContaining('KAFKA_RETRY_MAX_BACKOFF_MS must not be below KAFKA_RETRY_INITIAL_BACKOFF_MS'),
+    ]);
+  });
+
   it('reports a malformed value once, not again through a rule across variables', () => {
     const problems = problemsOf({ KAFKA_HANDLER_TIMEOUT_MS: 'ten seconds', KAFKA_RETRY_MAX_BACKOFF_MS: 'soon' });
     expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(['KAFKA_HANDLER_TIMEOUT_MS', 'KAFKA_RETRY_MAX_BACKOFF_MS']);
