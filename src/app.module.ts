@@ -4,7 +4,7 @@ import { KafkaModule } from './kafka/kafka.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RunEventsModule } from './run-events/run-events.module';
 import { RuntimeModule } from './runtime/runtime.module';
-import { Settings } from './runtime/settings';
+import { Settings } from './settings';
 
 @Module({})
 export class AppModule {

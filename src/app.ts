@@ -2,13 +2,13 @@ import { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
-import { RunEventsServer } from './kafka/run-events.server';
+import { KafkaServer } from './kafka/kafka.server';
 import { HttpMetrics } from './metrics/http-metrics';
 import { Lifecycle } from './runtime/lifecycle';
 import { AppLogger } from './runtime/logger';
 import { Tracing } from './runtime/tracing';
 import { closeConnectionsWhileDraining } from './runtime/shutdown';
-import { Settings } from './runtime/settings';
+import { Settings } from './settings';
 
 /** Builds the Nest application from its root module; tests pass one that compiles a TestingModule with overrides. */
 export type AppFactory = (root: DynamicModule, adapter: FastifyAdapter) => Promise<NestFastifyApplication>;
@@ -27,7 +27,7 @@ export async function createApp(settings: Settings, factory: AppFactory = nestFa
   app.get(HttpMetrics).install(app.getHttpAdapter().getInstance());
   closeConnectionsWhileDraining(app.getHttpAdapter().getInstance(), app.get(Lifecycle));
   if (settings.kafka.brokers) {
-    app.connectMicroservice({ strategy: app.get(RunEventsServer) }, { inheritAppConfig: true });
+    app.connectMicroservice({ strategy: app.get(KafkaServer) }, { inheritAppConfig: true });
   }
   await app.init();
   // Returns at once: the consumer connects in the background, so HTTP serves while Kafka is down.

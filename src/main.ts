@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { createApp } from './app';
 import { dropKafkajsNegativeTimeoutWarning } from './kafka/kafkajs-timer-warning';
 import { exitOnSignals } from './runtime/shutdown';
-import { ConfigurationError, settingsFromProcessEnv, Settings } from './runtime/settings';
+import { ConfigurationError, settingsFromProcessEnv, Settings } from './settings';
 
 async function main(): Promise<void> {
   dropKafkajsNegativeTimeoutWarning();

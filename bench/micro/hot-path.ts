@@ -14,8 +14,8 @@ import { benchEvents } from '../support/events';
  */
 const logger = require(join(DIST_DIR, 'runtime/logger')) as typeof import('../../src/runtime/logger');
 const schema = require(join(DIST_DIR, 'run-events/run-event.schema')) as typeof import('../../src/run-events/run-event.schema');
-const kafkaMetrics = require(join(DIST_DIR, 'kafka/kafka-metrics')) as typeof import('../../src/kafka/kafka-metrics');
-const dedupe = require(join(DIST_DIR, 'kafka/dedupe-window')) as typeof import('../../src/kafka/dedupe-window');
+const runEventMetrics = require(join(DIST_DIR, 'run-events/run-event-metrics')) as typeof import('../../src/run-events/run-event-metrics');
+const dedupe = require(join(DIST_DIR, 'run-events/dedupe-window')) as typeof import('../../src/run-events/dedupe-window');
 
 const N = 100_000;
 const ROUNDS = 5;
@@ -84,7 +84,7 @@ measure('decode: JSON.parse(value.toString()) only (what the kafkajs baselines d
 measure('decode: decodeRunEvent (size checks, JSON.parse, zod schema)', (i) => schema.decodeRunEvent(values[i], 65536));
 
 // ---- metrics
-const metrics = new kafkaMetrics.KafkaMetrics(new Registry());
+const metrics = new runEventMetrics.RunEventMetrics(new Registry());
 measure('metrics: 2 counters + 1 histogram observe per message', () => {
   metrics.handlingDuration.observe({ topic }, 0.0001);
   metrics.consumed.inc({ topic, outcome: 'handled' });
@@ -112,7 +112,7 @@ measure('timing: two performance.now() calls', () => {
 });
 
 // ---- tracing off (no OTEL_* set): what the pipeline still does per message
-const settingsModule = require(join(DIST_DIR, 'runtime/settings')) as typeof import('../../src/runtime/settings');
+const settingsModule = require(join(DIST_DIR, 'settings')) as typeof import('../../src/settings');
 const tracingModule = require(join(DIST_DIR, 'runtime/tracing')) as typeof import('../../src/runtime/tracing');
 const kafkaTracingModule = require(join(DIST_DIR, 'kafka/kafka-tracing')) as typeof import('../../src/kafka/kafka-tracing');
 const untraced = settingsModule.parseSettings({});

@@ -1,7 +1,7 @@
 import { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type * as SettingsModule from '../../src/runtime/settings';
+import type * as SettingsModule from '../../src/settings';
 import { cpuMs, stopChild } from '../support/child';
 import { DIST_DIR } from '../support/dist';
 import { FakeDependency } from '../support/fakes';
@@ -127,7 +127,7 @@ export async function probesSuite(ctx: BenchContext): Promise<ProbesSection> {
       connections: CONNECTIONS,
       durationS: DURATION_S,
       // The default the service ran with (COFFEEBUDDY_HEALTH_CACHE_TTL_MS unset).
-      cacheTtlMs: (require(join(DIST_DIR, 'runtime', 'settings')) as typeof SettingsModule).parseSettings({}).health.cacheTtlMs,
+      cacheTtlMs: (require(join(DIST_DIR, 'settings')) as typeof SettingsModule).parseSettings({}).health.cacheTtlMs,
       targets,
       ratios: {
         liveVsBare: round(rate('service /health/live') / rate('bare /health/live')),

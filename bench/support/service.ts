@@ -7,10 +7,10 @@ import { DIST_DIR } from './dist';
 /** The compiled service (what `node dist/main.js` runs), typed by its sources. `npm run bench` builds dist/ first. */
 export const dist = {
   app: require(join(DIST_DIR, 'app')) as typeof import('../../src/app'),
-  settings: require(join(DIST_DIR, 'runtime/settings')) as typeof import('../../src/runtime/settings'),
+  settings: require(join(DIST_DIR, 'settings')) as typeof import('../../src/settings'),
   shutdown: require(join(DIST_DIR, 'runtime/shutdown')) as typeof import('../../src/runtime/shutdown'),
   handlers: require(join(DIST_DIR, 'run-events/run-event-handlers')) as typeof import('../../src/run-events/run-event-handlers'),
-  publisher: require(join(DIST_DIR, 'kafka/kafka-event-publisher')) as typeof import('../../src/kafka/kafka-event-publisher'),
+  publisher: require(join(DIST_DIR, 'run-events/kafka-event-publisher')) as typeof import('../../src/run-events/kafka-event-publisher'),
   status: require(join(DIST_DIR, 'kafka/kafka-status')) as typeof import('../../src/kafka/kafka-status'),
   tracing: require(join(DIST_DIR, 'runtime/tracing')) as typeof import('../../src/runtime/tracing'),
 };

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigurationError } from '../runtime/settings';
+import { ConfigurationError } from '../settings';
 import { cliSettings } from './cli-settings';
 
 describe('cliSettings', () => {

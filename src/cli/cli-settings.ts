@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseSettings, Settings } from '../runtime/settings';
+import { parseSettings, Settings } from '../settings';
 
 /**
  * Where `npm start` records the address of the broker it started on a random

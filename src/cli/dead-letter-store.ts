@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Admin, IHeaders, Kafka, KafkaMessage, Partitioners, Producer } from 'kafkajs';
 import { KafkaConfig } from '../kafka/kafka.config';
-import { deadLetterTopic, RUN_EVENTS_TOPIC, TopicRegistry } from '../kafka/topics';
+import { deadLetterTopic, TopicRegistry } from '../kafka/topics';
+import { RUN_EVENTS_TOPIC } from '../run-events/run-event-topics';
 import { CliError, withTimeout } from './cli-error';
 import { DeadLetterRecord, ReplayState, toDeadLetter } from './dead-letter';
 import { BROKER_TIMEOUT_MS, cliKafka, FIRST_CONTACT_RETRY, unreachable } from './kafka-session';

@@ -1,5 +1,5 @@
 import { IHeaders, KafkaMessage } from 'kafkajs';
-import { DEAD_LETTER_KINDS, DeadLetterKind, DLQ_HEADERS } from '../kafka/dead-letter-writer';
+import { DEAD_LETTER_KINDS, DeadLetterKind, DLQ_HEADERS } from '../run-events/dead-letter-writer';
 import { UsageError } from './cli-error';
 
 /** What the replay marker topic says about one letter (absent: never replayed). */

@@ -1,5 +1,5 @@
 import { IHeaders } from 'kafkajs';
-import { DeadLetterKind } from '../kafka/dead-letter-writer';
+import { DeadLetterKind } from '../run-events/dead-letter-writer';
 import { CliError } from './cli-error';
 import { CliIo } from './cli-io';
 import { DeadLetterRecord, LetterFilter, matches } from './dead-letter';

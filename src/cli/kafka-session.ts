@@ -1,6 +1,6 @@
 import { Kafka } from 'kafkajs';
 import pino from 'pino';
-import { kafkaClientOptions } from '../kafka/kafka-client';
+import { kafkaClientOptions, RETRY_INITIAL_MS } from '../kafka/kafka-client';
 import { KafkaConfig } from '../kafka/kafka.config';
 import { CliError } from './cli-error';
 
@@ -18,7 +18,7 @@ export function cliKafka(config: KafkaConfig): Kafka {
 }
 
 /** Retries of the first contact: an unreachable broker is reported in seconds. */
-export const FIRST_CONTACT_RETRY = { retries: 1, initialRetryTime: 300 };
+export const FIRST_CONTACT_RETRY = { retries: 1, initialRetryTime: RETRY_INITIAL_MS };
 
 export function brokersOf(config: KafkaConfig): string {
   if (!config.brokers) {

@@ -1,5 +1,5 @@
 import { parseArgs, ParseArgsConfig } from 'node:util';
-import { ConfigurationError, Settings } from '../runtime/settings';
+import { ConfigurationError, Settings } from '../settings';
 import { CliError, UsageError } from './cli-error';
 import { CliIo } from './cli-io';
 import { parseKinds, parseSince } from './dead-letter';

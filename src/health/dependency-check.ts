@@ -3,7 +3,7 @@ import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus'
 import { Logger } from 'pino';
 import { DependencyMetrics } from '../metrics/dependency-metrics';
 import { AppLogger } from '../runtime/logger';
-import { HealthSettings } from '../runtime/settings';
+import { HealthSettings } from './health.settings';
 
 /** A check that resolves when the dependency is up and throws an Error with a short reason when not. */
 export type Probe = (signal: AbortSignal) => Promise<void>;

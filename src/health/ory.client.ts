@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AxiosInstance } from 'axios';
-import { HealthSettings, OrySettings } from '../runtime/settings';
+import { HealthSettings, OrySettings } from './health.settings';
 import { createStatusClient, getStatus } from './status-request';
 
 /** Talks to Ory's health API; tests replace it with overrideProvider(OryClient). */

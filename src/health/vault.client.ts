@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AxiosInstance } from 'axios';
-import { HealthSettings, VaultSettings } from '../runtime/settings';
+import { HealthSettings, VaultSettings } from './health.settings';
 import { createStatusClient, getStatus } from './status-request';
 
 /** Talks to Vault's health and token APIs; tests replace it with overrideProvider(VaultClient). */

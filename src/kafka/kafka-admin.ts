@@ -2,7 +2,7 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Admin, ConfigResourceTypes, ITopicConfig, Kafka } from 'kafkajs';
 import { Logger } from 'pino';
 import { AppLogger } from '../runtime/logger';
-import { kafkaClientOptions } from './kafka-client';
+import { ADMIN_RETRIES, kafkaClientOptions } from './kafka-client';
 import { KafkaConfig } from './kafka.config';
 import { OwnedTopic, TopicRegistry } from './topics';
 
@@ -169,7 +169,7 @@ export class KafkaAdmin implements OnModuleDestroy {
   private async connected(): Promise<Admin> {
     // No retries of its own: the health check must answer within its timeout, and
     // ensureTopics is retried by the caller's reconnect loop.
-    this.admin ??= new Kafka({ ...kafkaClientOptions(this.config, this.log, '-admin'), retry: { retries: 0 } }).admin();
+    this.admin ??= new Kafka({ ...kafkaClientOptions(this.config, this.log, '-admin'), retry: { retries: ADMIN_RETRIES } }).admin();
     await this.admin.connect();
     return this.admin;
   }

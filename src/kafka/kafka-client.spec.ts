@@ -1,6 +1,6 @@
 import { logLevel } from 'kafkajs';
 import { AppLogger } from '../runtime/logger';
-import { parseSettings } from '../runtime/settings';
+import { parseSettings } from '../settings';
 import { IDEMPOTENT_RETRIES_NOTICE, kafkaClientOptions } from './kafka-client';
 
 /** Passes one kafkajs log entry through the client options' logCreator and returns the lines written. */

@@ -2,7 +2,7 @@ import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Kafka, Partitioners, Producer, TopicMessages } from 'kafkajs';
 import { Logger } from 'pino';
 import { AppLogger } from '../runtime/logger';
-import { kafkaClientOptions } from './kafka-client';
+import { kafkaClientOptions, RETRY_INITIAL_MS, RETRY_MAX_MS } from './kafka-client';
 import { KafkaMetrics } from './kafka-metrics';
 import { KafkaStatus } from './kafka-status';
 import { KafkaConfig } from './kafka.config';
@@ -145,7 +145,7 @@ export class KafkaProducer implements OnModuleInit, OnModuleDestroy {
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       // Bounded, so a send during an outage fails back to the caller instead of waiting forever.
-      retry: { retries: this.config.producerRetries, initialRetryTime: 300, maxRetryTime: 5000 },
+      retry: { retries: this.config.producerRetries, initialRetryTime: RETRY_INITIAL_MS, maxRetryTime: RETRY_MAX_MS },
     });
     const isCurrent = () => this.current?.producer === producer;
     producer.on(producer.events.DISCONNECT, () => {

@@ -32,14 +32,18 @@ export class KafkaTracing {
     this.enabled = tracing.enabled;
   }
 
-  /** Runs `send` in a producer span, with the span's context injected into the headers of every message. */
+  /**
+   * Runs `send` in a producer span, with the span's context injected into the
+   * headers of every message. `messageIds` gives the payloads' own ids (the
+   * span's messaging.message.id); it is called only when tracing is on.
+   */
   async publish<T>(
     topics: { topic: string; messages: Message[] }[],
-    records: readonly { value: { id: string } }[],
+    messageIds: () => readonly string[],
     send: () => Promise<T>,
   ): Promise<T> {
     if (!this.enabled) return send();
-    const eventIds = records.map(({ value }) => value.id);
+    const eventIds = messageIds();
     const names = [...new Set(topics.map(({ topic }) => topic))];
     const span = this.tracing.tracer.startSpan(`send ${names.join(',')}`, {
       kind: SpanKind.PRODUCER,

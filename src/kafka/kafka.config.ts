@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { booleanVar, enumVar, integerVar, optionalIntegerVar, optionalText, textVar } from '../runtime/env-schema';
+import { configOf, EnvProblem, settingsSlice } from '../runtime/settings';
 
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
@@ -9,7 +10,7 @@ export const REBALANCE_TIMEOUT_MS = 60000;
 /** Time a handler attempt gets to settle after its timeout fires, before it is abandoned. */
 export const HANDLER_GRACE_MS = 1000;
 
-/** Kafka settings, read once from the environment by the runtime settings. */
+/** Kafka settings: the Kafka module's slice of the settings (kafkaSettings below). */
 export class KafkaConfig {
   /** Undefined when KAFKA_BOOTSTRAP_SERVERS is unset: Kafka is then reported down. */
   readonly brokers?: readonly string[];
@@ -68,7 +69,7 @@ const bootstrapServers = z
 
 const kafkaName = /^[A-Za-z0-9._-]{1,200}$/;
 
-export const kafkaEnvSchema = z.object({
+const kafkaEnvSchema = z.object({
   KAFKA_BOOTSTRAP_SERVERS: bootstrapServers,
   KAFKA_CLIENT_ID: textVar('coffeebuddy', kafkaName, 'letters, digits, ".", "_" or "-"'),
   KAFKA_TOPIC_PREFIX: textVar('coffeebuddy', kafkaName, 'letters, digits, ".", "_" or "-"'),
@@ -99,64 +100,46 @@ export const kafkaEnvSchema = z.object({
 
 type KafkaEnv = z.output<typeof kafkaEnvSchema>;
 
-export type EnvProblem = { variable: string; message: string };
-
 /**
- * Rules across variables, checked on the raw environment so they are
- * reported together with any bad single value: SASL is all or nothing.
+ * Rules across variables, on their parsed values (a variable that did not
+ * parse is absent: it is reported on its own). SASL is all or nothing.
  */
-export function kafkaCrossProblems(env: Readonly<Record<string, string | undefined>>): EnvProblem[] {
-  const given = (name: string) => (env[name] ?? '').trim() !== '';
-  const mechanism = (env.KAFKA_SASL_MECHANISM ?? '').trim().toLowerCase();
+function kafkaCrossProblems(env: Partial<KafkaEnv>): EnvProblem[] {
   const problems: EnvProblem[] = [];
-  const credentials = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'];
-  if ((SASL_MECHANISMS as readonly string[]).includes(mechanism)) {
-    for (const variable of credentials.filter((name) => !given(name))) {
+  const mechanism = env.KAFKA_SASL_MECHANISM;
+  const credentials = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const;
+  if (mechanism !== undefined && mechanism !== 'none') {
+    for (const variable of credentials.filter((name) => env[name] === undefined)) {
       problems.push({ variable, message: `is required when KAFKA_SASL_MECHANISM is ${mechanism}` });
     }
-  } else if ((mechanism === '' || mechanism === 'none') && credentials.some(given)) {
+  } else if (mechanism === 'none' && credentials.some((name) => env[name] !== undefined)) {
     problems.push({
       variable: 'KAFKA_SASL_MECHANISM',
       message: `must be set (${SASL_MECHANISMS.join(', ')}) when SASL credentials are given`,
     });
   }
-  const initial = parsed(env, 'KAFKA_RETRY_INITIAL_BACKOFF_MS');
-  const max = parsed(env, 'KAFKA_RETRY_MAX_BACKOFF_MS');
+  const { KAFKA_RETRY_INITIAL_BACKOFF_MS: initial, KAFKA_RETRY_MAX_BACKOFF_MS: max } = env;
   if (initial !== undefined && max !== undefined && max < initial) {
     problems.push({ variable: 'KAFKA_RETRY_MAX_BACKOFF_MS', message: 'must not be below KAFKA_RETRY_INITIAL_BACKOFF_MS' });
   }
   // A rebalance waits for a member whose handler is running: the attempt must end, grace included, before the rebalance times out.
-  const handlerTimeout = parsed(env, 'KAFKA_HANDLER_TIMEOUT_MS');
+  const handlerTimeout = env.KAFKA_HANDLER_TIMEOUT_MS;
   if (handlerTimeout !== undefined && handlerTimeout + HANDLER_GRACE_MS >= REBALANCE_TIMEOUT_MS) {
     problems.push({
       variable: 'KAFKA_HANDLER_TIMEOUT_MS',
       message: `must be below ${REBALANCE_TIMEOUT_MS - HANDLER_GRACE_MS} (the consumer's ${REBALANCE_TIMEOUT_MS} ms rebalance timeout less the ${HANDLER_GRACE_MS} ms grace of a timed-out handler)`,
     });
   }
-  const replication = parsed(env, 'KAFKA_TOPIC_REPLICATION_FACTOR');
-  const minInsync = parsed(env, 'KAFKA_TOPIC_MIN_INSYNC_REPLICAS');
+  const { KAFKA_TOPIC_REPLICATION_FACTOR: replication, KAFKA_TOPIC_MIN_INSYNC_REPLICAS: minInsync } = env;
   if (replication !== undefined && minInsync !== undefined && minInsync > replication) {
     problems.push({ variable: 'KAFKA_TOPIC_MIN_INSYNC_REPLICAS', message: 'must not be above KAFKA_TOPIC_REPLICATION_FACTOR' });
   }
   return problems;
 }
 
-/** One integer variable as the schema parses it, or undefined when it is invalid (reported on its own). */
-function parsed(
-  env: Readonly<Record<string, string | undefined>>,
-  variable:
-    | 'KAFKA_RETRY_INITIAL_BACKOFF_MS'
-    | 'KAFKA_RETRY_MAX_BACKOFF_MS'
-    | 'KAFKA_HANDLER_TIMEOUT_MS'
-    | 'KAFKA_TOPIC_REPLICATION_FACTOR'
-    | 'KAFKA_TOPIC_MIN_INSYNC_REPLICAS',
-): number | undefined {
-  return kafkaEnvSchema.shape[variable].safeParse(env[variable]).data;
-}
-
-export function toKafkaConfig(env: KafkaEnv): KafkaConfig {
+function toKafkaConfig(env: KafkaEnv): KafkaConfig {
   const mechanism = env.KAFKA_SASL_MECHANISM;
-  return {
+  return configOf(KafkaConfig, {
     brokers: env.KAFKA_BOOTSTRAP_SERVERS,
     clientId: env.KAFKA_CLIENT_ID,
     topicPrefix: env.KAFKA_TOPIC_PREFIX,
@@ -180,5 +163,13 @@ export function toKafkaConfig(env: KafkaEnv): KafkaConfig {
     requestTimeoutMs: env.KAFKA_REQUEST_TIMEOUT_MS,
     producerRetries: env.KAFKA_PRODUCER_RETRIES,
     maxInFlight: env.KAFKA_MAX_IN_FLIGHT,
-  };
+  });
 }
+
+/** The Kafka module's slice of the settings. */
+export const kafkaSettings = settingsSlice({
+  env: kafkaEnvSchema.shape,
+  secrets: ['KAFKA_SASL_PASSWORD'],
+  check: kafkaCrossProblems,
+  toConfig: (e) => ({ kafka: toKafkaConfig(e) }),
+});

@@ -20,8 +20,9 @@ export async function keepTrying(
   },
 ): Promise<boolean> {
   const { signal } = options;
-  let delay = options.initialDelayMs ?? 500;
-  while (!signal.aborted) {
+  const initialMs = options.initialDelayMs ?? 500;
+  const maxMs = options.maxDelayMs ?? 5000;
+  for (let failures = 1; !signal.aborted; failures += 1) {
     const trying = attempt();
     try {
       if (!(await settledUnlessAborted(trying, signal))) {
@@ -32,9 +33,9 @@ export async function keepTrying(
       return true;
     } catch (error) {
       if (signal.aborted) return false;
+      const delay = backoffMs(failures, initialMs, maxMs);
       options.onFailure(error, delay);
       await sleep(delay, signal);
-      delay = Math.min(delay * 2, options.maxDelayMs ?? 5000);
     }
   }
   return false;
@@ -70,4 +71,9 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/** Exponential backoff: initial, 2x, 4x … capped at max. Attempt 1 is the first try. */
+export function backoffMs(attempt: number, initialMs: number, maxMs: number): number {
+  return Math.min(initialMs * 2 ** (attempt - 1), maxMs);
 }

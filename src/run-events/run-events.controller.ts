@@ -1,9 +1,9 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import type { HandlerAttemptContext } from '../kafka/handler-attempt';
-import { RUN_EVENTS_TOPIC } from '../kafka/topics';
+import type { HandlerAttemptContext } from './handler-attempt';
 import { RethrowHandlerErrors } from './rethrow-handler-errors.filter';
 import { RunEventHandlers } from './run-event-handlers';
+import { RUN_EVENTS_TOPIC } from './run-event-topics';
 import type { RunEvent } from './run-event.schema';
 
 /** The consumer of the run events topic. Events arrive decoded and validated. */

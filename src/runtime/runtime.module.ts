@@ -1,26 +1,22 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
-import { KafkaConfig } from '../kafka/kafka.config';
+import { DynamicModule, Global, Module, Provider } from '@nestjs/common';
 import { Lifecycle } from './lifecycle';
 import { Tracing } from './tracing';
 import { AppLogger, createDestination, LOG_DESTINATION } from './logger';
-import { TracingSettings } from './tracing.config';
-import { HealthSettings, HttpSettings, LifecycleSettings, LogSettings, OrySettings, Settings, VaultSettings } from './settings';
+import { LogSettings } from './settings';
 
-/** Settings slices, logging and lifecycle state, available to every module. */
+/**
+ * Settings slices, logging and lifecycle state, available to every module.
+ * Each config object of the settings is provided under its class
+ * (HttpSettings, KafkaConfig, ...), whichever module brought it.
+ */
 @Global()
 @Module({})
 export class RuntimeModule {
-  static forRoot(settings: Settings): DynamicModule {
-    const slices = [
-      { provide: HttpSettings, useValue: settings.http },
-      { provide: LogSettings, useValue: settings.log },
-      { provide: VaultSettings, useValue: settings.vault },
-      { provide: OrySettings, useValue: settings.ory },
-      { provide: HealthSettings, useValue: settings.health },
-      { provide: LifecycleSettings, useValue: settings.lifecycle },
-      { provide: KafkaConfig, useValue: settings.kafka },
-      { provide: TracingSettings, useValue: settings.tracing },
-    ];
+  static forRoot(settings: Readonly<Record<string, object>>): DynamicModule {
+    const slices: Provider[] = Object.entries(settings).map(([name, config]) => {
+      if (config.constructor === Object) throw new Error(`settings.${name} is not an instance of its config class`);
+      return { provide: config.constructor, useValue: config };
+    });
     const providers = [
       ...slices,
       { provide: LOG_DESTINATION, useFactory: createDestination, inject: [LogSettings] },

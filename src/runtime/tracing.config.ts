@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { baseUrlVar, booleanVar, enumVar, optionalText } from './env-schema';
+import { configOf, settingsSlice } from './settings';
 
 export const TRACE_EXPORTERS = ['otlp', 'zipkin', 'none'] as const;
 export const TRACE_SAMPLERS = [
@@ -66,7 +67,7 @@ export const tracingEnvSchema = z.object({
 
 type TracingEnv = z.output<typeof tracingEnvSchema>;
 
-export function toTracingSettings(env: TracingEnv): TracingSettings {
+function toTracingSettings(env: TracingEnv): TracingSettings {
   // An OTLP endpoint alone turns tracing on, as the OpenTelemetry SDKs do; `none` turns it off whatever else is set.
   const exporter = env.OTEL_TRACES_EXPORTER ?? (env.OTEL_EXPORTER_OTLP_ENDPOINT ? 'otlp' : 'none');
   return {
@@ -79,3 +80,9 @@ export function toTracingSettings(env: TracingEnv): TracingSettings {
     samplerRatio: env.OTEL_TRACES_SAMPLER_ARG,
   };
 }
+
+/** Tracing's slice of the settings: the standard OTEL_* variables. */
+export const tracingSettings = settingsSlice({
+  env: tracingEnvSchema.shape,
+  toConfig: (e) => ({ tracing: configOf(TracingSettings, toTracingSettings(e)) }),
+});

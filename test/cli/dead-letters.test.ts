@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { DLQ_HEADERS } from '../../src/kafka/dead-letter-writer';
-import { deadLetterTopic, RUN_EVENTS_TOPIC, TopicRegistry } from '../../src/kafka/topics';
+import { DLQ_HEADERS } from '../../src/run-events/dead-letter-writer';
+import { deadLetterTopic, TopicRegistry } from '../../src/kafka/topics';
+import { RUN_EVENTS_TOPIC } from '../../src/run-events/run-event-topics';
 import { replayMarkerTopic } from '../../src/cli/dead-letter-store';
 import { isOneLine, runCliProcess } from '../support/cli-process';
 import { isolatedKafkaEnv, kafkaClient, orderPlaced, produceRaw, readTopic } from '../support/kafka';

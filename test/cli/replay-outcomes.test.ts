@@ -1,8 +1,9 @@
 import { CliIo } from '../../src/cli/cli-io';
 import { runCli } from '../../src/cli/run-cli';
-import { DLQ_HEADERS } from '../../src/kafka/dead-letter-writer';
-import { deadLetterTopic, RUN_EVENTS_TOPIC, TopicRegistry } from '../../src/kafka/topics';
-import { parseSettings } from '../../src/runtime/settings';
+import { DLQ_HEADERS } from '../../src/run-events/dead-letter-writer';
+import { deadLetterTopic, TopicRegistry } from '../../src/kafka/topics';
+import { RUN_EVENTS_TOPIC } from '../../src/run-events/run-event-topics';
+import { parseSettings } from '../../src/settings';
 import { isolatedKafkaEnv, kafkaClient, orderPlaced, produceRaw } from '../support/kafka';
 
 /** A terminal whose person answers `answer`, with what was asked and written kept. */

@@ -1,4 +1,4 @@
-import { parseSettings, Settings, SETTINGS_VARIABLES } from '../../src/runtime/settings';
+import { parseSettings, Settings, SETTINGS_VARIABLES } from '../../src/settings';
 import { startTestApp, TestApp } from '../support/test-app';
 import { K8sObject, maxOldSpaceMiB, memoryBytes, only, OVERLAYS, render, ROUTES } from './manifests';
 

@@ -11,7 +11,7 @@ describe('the suite with a preset KAFKA_BOOTSTRAP_SERVERS', () => {
     'stops at once with one clear line when that broker does not answer, before any test runs',
     async () => {
       const port = await freePort();
-      const jest = spawn(process.execPath, [require.resolve('jest/bin/jest'), 'src/kafka/dedupe-window.spec.ts', '--ci', '--reporters=default'], {
+      const jest = spawn(process.execPath, [require.resolve('jest/bin/jest'), 'test/kafka/drain.test.ts', '--ci', '--reporters=default', '--selectProjects', 'integration'], {
         env: { PATH: process.env.PATH, KAFKA_BOOTSTRAP_SERVERS: `127.0.0.1:${port}` },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

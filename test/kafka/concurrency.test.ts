@@ -1,5 +1,6 @@
 import { Kafka } from 'kafkajs';
-import { RUN_EVENTS_TOPIC, TopicRegistry } from '../../src/kafka/topics';
+import { TopicRegistry } from '../../src/kafka/topics';
+import { RUN_EVENTS_TOPIC } from '../../src/run-events/run-event-topics';
 import { RunEvent } from '../../src/run-events/run-event.schema';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import { isolatedKafkaEnv, kafkaClient, orderPlaced, produceEvents, produceRaw } from '../support/kafka';

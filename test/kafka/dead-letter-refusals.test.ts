@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { KafkaJSNonRetriableError, KafkaJSProtocolError, KafkaMessage, Partitioners } from 'kafkajs';
-import { DeadLetterWriter, DLQ_HEADERS } from '../../src/kafka/dead-letter-writer';
+import { DeadLetterWriter, DLQ_HEADERS } from '../../src/run-events/dead-letter-writer';
 import { KafkaProducer } from '../../src/kafka/kafka-producer';
-import { deadLetterTopic, RUN_EVENTS_TOPIC, TopicRegistry } from '../../src/kafka/topics';
+import { deadLetterTopic, TopicRegistry } from '../../src/kafka/topics';
+import { RUN_EVENTS_TOPIC } from '../../src/run-events/run-event-topics';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import { isolatedKafkaEnv, kafkaClient, orderPlaced, produceRaw, readTopic } from '../support/kafka';
 import { metricValue } from '../support/metrics';

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { KafkaMessage } from 'kafkajs';
-import { DeadLetter, DeadLetterWriter, DLQ_HEADERS } from '../../src/kafka/dead-letter-writer';
+import { DeadLetter, DeadLetterWriter, DLQ_HEADERS } from '../../src/run-events/dead-letter-writer';
 import { KafkaProducer } from '../../src/kafka/kafka-producer';
-import { PermanentEventError } from '../../src/kafka/retry-policy';
-import { deadLetterTopic, RUN_EVENTS_TOPIC, TopicRegistry } from '../../src/kafka/topics';
+import { PermanentEventError } from '../../src/run-events/run-event-errors';
+import { deadLetterTopic, TopicRegistry } from '../../src/kafka/topics';
+import { RUN_EVENTS_TOPIC } from '../../src/run-events/run-event-topics';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import { isolatedKafkaEnv, orderPlaced, produceRaw, readTopic } from '../support/kafka';
 import { metricValue } from '../support/metrics';

@@ -1,6 +1,7 @@
 import { Kafka } from 'kafkajs';
-import { KafkaEventPublisher } from '../../src/kafka/kafka-event-publisher';
-import { RUN_EVENTS_TOPIC, RUN_REMINDERS_TOPIC, TopicRegistry } from '../../src/kafka/topics';
+import { KafkaEventPublisher } from '../../src/run-events/kafka-event-publisher';
+import { TopicRegistry } from '../../src/kafka/topics';
+import { RUN_EVENTS_TOPIC, RUN_REMINDERS_TOPIC } from '../../src/run-events/run-event-topics';
 import { RunEvent } from '../../src/run-events/run-event.schema';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import { drain } from '../../src/runtime/shutdown';

@@ -1,7 +1,8 @@
 import { KafkaMessage } from 'kafkajs';
-import { DLQ_HEADERS } from '../../src/kafka/dead-letter-writer';
-import { KafkaEventPublisher } from '../../src/kafka/kafka-event-publisher';
-import { deadLetterTopic, RUN_EVENTS_TOPIC, TopicRegistry } from '../../src/kafka/topics';
+import { DLQ_HEADERS } from '../../src/run-events/dead-letter-writer';
+import { KafkaEventPublisher } from '../../src/run-events/kafka-event-publisher';
+import { deadLetterTopic, TopicRegistry } from '../../src/kafka/topics';
+import { RUN_EVENTS_TOPIC } from '../../src/run-events/run-event-topics';
 import { RunEvent } from '../../src/run-events/run-event.schema';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import { FaultProxy, KafkaApi } from '../support/fault-proxy';

@@ -1,6 +1,7 @@
-import { KafkaEventPublisher } from '../../src/kafka/kafka-event-publisher';
+import { KafkaEventPublisher } from '../../src/run-events/kafka-event-publisher';
 import { KafkaUnavailableError } from '../../src/kafka/kafka-producer';
-import { RUN_EVENTS_TOPIC, TopicRegistry } from '../../src/kafka/topics';
+import { TopicRegistry } from '../../src/kafka/topics';
+import { RUN_EVENTS_TOPIC } from '../../src/run-events/run-event-topics';
 import { drain } from '../../src/runtime/shutdown';
 import { FaultProxy, KafkaApi } from '../support/fault-proxy';
 import { isolatedKafkaEnv, orderPlaced, readAll, readTopic } from '../support/kafka';

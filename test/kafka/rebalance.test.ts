@@ -1,5 +1,6 @@
 import { AssignerProtocol, Kafka, logLevel, PartitionAssigner } from 'kafkajs';
-import { RUN_EVENTS_TOPIC, TopicRegistry } from '../../src/kafka/topics';
+import { TopicRegistry } from '../../src/kafka/topics';
+import { RUN_EVENTS_TOPIC } from '../../src/run-events/run-event-topics';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import { onCleanup } from '../support/cleanup';
 import { bootstrap, isolatedKafkaEnv, kafkaClient, orderPlaced, produceEvents } from '../support/kafka';

@@ -1,8 +1,9 @@
 import { Kafka, KafkaMessage, Partitioners } from 'kafkajs';
-import { DLQ_HEADERS } from '../../src/kafka/dead-letter-writer';
-import { HandlerTimeoutError } from '../../src/kafka/handler-attempt';
-import { RetryLaterError } from '../../src/kafka/retry-policy';
-import { deadLetterTopic, RUN_EVENTS_TOPIC, TopicRegistry } from '../../src/kafka/topics';
+import { DLQ_HEADERS } from '../../src/run-events/dead-letter-writer';
+import { HandlerTimeoutError } from '../../src/run-events/handler-attempt';
+import { RetryLaterError } from '../../src/run-events/run-event-errors';
+import { deadLetterTopic, TopicRegistry } from '../../src/kafka/topics';
+import { RUN_EVENTS_TOPIC } from '../../src/run-events/run-event-topics';
 import { RunEvent } from '../../src/run-events/run-event.schema';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import { isolatedKafkaEnv, kafkaClient, orderPlaced, produceRaw, readTopic } from '../support/kafka';

@@ -1,5 +1,6 @@
-import { KafkaEventPublisher } from '../../src/kafka/kafka-event-publisher';
-import { RUN_EVENTS_TOPIC, TopicRegistry } from '../../src/kafka/topics';
+import { KafkaEventPublisher } from '../../src/run-events/kafka-event-publisher';
+import { TopicRegistry } from '../../src/kafka/topics';
+import { RUN_EVENTS_TOPIC } from '../../src/run-events/run-event-topics';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import { FakeOry } from '../support/fake-ory';
 import { FakeVault, VAULT_TOKEN } from '../support/fake-vault';

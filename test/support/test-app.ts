@@ -2,7 +2,7 @@ import { Test, TestingModuleBuilder } from '@nestjs/testing';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app';
 import { LOG_DESTINATION } from '../../src/runtime/logger';
-import { parseSettings } from '../../src/runtime/settings';
+import { parseSettings } from '../../src/settings';
 import { onCleanup } from './cleanup';
 import { LogCapture } from './log-capture';
 

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 import { startZipkin, ZipkinHandle } from '../../scripts/zipkin-server';
-import { KafkaEventPublisher } from '../../src/kafka/kafka-event-publisher';
-import { PermanentEventError } from '../../src/kafka/retry-policy';
-import { RUN_EVENTS_TOPIC, TopicRegistry } from '../../src/kafka/topics';
+import { KafkaEventPublisher } from '../../src/run-events/kafka-event-publisher';
+import { PermanentEventError } from '../../src/run-events/run-event-errors';
+import { TopicRegistry } from '../../src/kafka/topics';
+import { RUN_EVENTS_TOPIC } from '../../src/run-events/run-event-topics';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import type { RunEvent } from '../../src/run-events/run-event.schema';
 import { isolatedKafkaEnv, orderPlaced } from '../support/kafka';

@@ -8,7 +8,7 @@ import { VaultHealthIndicator } from '../../src/health/vault.health';
 import { MetricsModule } from '../../src/metrics/metrics.module';
 import { LOG_DESTINATION } from '../../src/runtime/logger';
 import { RuntimeModule } from '../../src/runtime/runtime.module';
-import { parseSettings } from '../../src/runtime/settings';
+import { parseSettings } from '../../src/settings';
 import { LogCapture } from '../support/log-capture';
 import { strictFake } from '../support/strict-fake';
 

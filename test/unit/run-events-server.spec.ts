@@ -5,12 +5,13 @@ import { KafkaAdmin } from '../../src/kafka/kafka-admin';
 import { KafkaModule } from '../../src/kafka/kafka.module';
 import { KafkaMetrics } from '../../src/kafka/kafka-metrics';
 import { KafkaStatus } from '../../src/kafka/kafka-status';
-import { RunEventsServer } from '../../src/kafka/run-events.server';
+import { KafkaServer as RunEventsServer } from '../../src/kafka/kafka.server';
 import { MetricsModule } from '../../src/metrics/metrics.module';
+import { RunEventsModule } from '../../src/run-events/run-events.module';
 import { Lifecycle } from '../../src/runtime/lifecycle';
 import { LOG_DESTINATION } from '../../src/runtime/logger';
 import { RuntimeModule } from '../../src/runtime/runtime.module';
-import { parseSettings } from '../../src/runtime/settings';
+import { parseSettings } from '../../src/settings';
 import { LogCapture } from '../support/log-capture';
 import { strictFake } from '../support/strict-fake';
 import { waitFor } from '../support/wait';
@@ -43,7 +44,7 @@ describe('RunEventsServer instrumentation', () => {
   async function compile() {
     const settings = parseSettings({ KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:1' });
     const logs = new LogCapture();
-    const module = await Test.createTestingModule({ imports: [RuntimeModule.forRoot(settings), MetricsModule, KafkaModule] })
+    const module = await Test.createTestingModule({ imports: [RuntimeModule.forRoot(settings), MetricsModule, KafkaModule, RunEventsModule] })
       .overrideProvider(LOG_DESTINATION)
       .useValue(logs)
       .overrideProvider(KafkaAdmin)

@@ -1,23 +1,4 @@
-/** Throw this from a handler when retrying cannot help: the event is dead-lettered at once. */
-export class PermanentEventError extends Error {
-  override readonly name = 'PermanentEventError';
-}
-
-/**
- * Throw this from a handler to be retried no sooner than `retryAfterMs`, for
- * example on a rate limit's Retry-After (Slack's 429). The wait is honoured
- * within the retry budget.
- */
-export class RetryLaterError extends Error {
-  override readonly name = 'RetryLaterError';
-
-  constructor(
-    readonly retryAfterMs: number,
-    message = `retry after ${retryAfterMs} ms`,
-  ) {
-    super(message);
-  }
-}
+import { backoffMs } from '../kafka/keep-trying';
 
 /** How long an event's failures are retried, and how far apart. */
 export interface RetryPolicy {
@@ -25,11 +6,6 @@ export interface RetryPolicy {
   readonly budgetMs: number;
   readonly initialBackoffMs: number;
   readonly maxBackoffMs: number;
-}
-
-/** Exponential backoff: initial, 2x, 4x … capped at max. Attempt 1 is the first try. */
-export function backoffMs(attempt: number, initialMs: number, maxMs: number): number {
-  return Math.min(initialMs * 2 ** (attempt - 1), maxMs);
 }
 
 /**

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Message, TopicMessages } from 'kafkajs';
-import { assertRunEvent, InvalidRunEventError, RunEvent } from '../run-events/run-event.schema';
-import { KafkaProducer } from './kafka-producer';
-import { KafkaTracing } from './kafka-tracing';
+import { KafkaProducer } from '../kafka/kafka-producer';
+import { KafkaTracing } from '../kafka/kafka-tracing';
+import { assertRunEvent, InvalidRunEventError, RunEvent } from './run-event.schema';
 
 /** One record to publish. The value is a run event, sent as JSON; the key is its run id. */
 export interface KafkaRecord {
@@ -43,6 +43,10 @@ export class KafkaEventPublisher {
     }
     const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
     // A producer span, its context in the headers of every message (when tracing is on).
-    await this.tracing.publish(topicMessages, records, () => this.producer.send(topicMessages));
+    await this.tracing.publish(
+      topicMessages,
+      () => records.map(({ value }) => value.id),
+      () => this.producer.send(topicMessages),
+    );
   }
 }

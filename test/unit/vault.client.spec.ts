@@ -1,6 +1,6 @@
-import { vaultSysHealthProblem, vaultTokenProblem } from './vault.client';
-import { oryReadyProblem } from './ory.client';
-import { VAULT_DOWN_CODES, VAULT_UP_CODES } from '../../test/support/vault-codes';
+import { vaultSysHealthProblem, vaultTokenProblem } from '../../src/health/vault.client';
+import { oryReadyProblem } from '../../src/health/ory.client';
+import { VAULT_DOWN_CODES, VAULT_UP_CODES } from '../support/vault-codes';
 
 describe('Vault status codes', () => {
   it.each(VAULT_UP_CODES)('sys/health %i means Vault can serve', (status) => {

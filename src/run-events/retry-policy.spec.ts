@@ -1,4 +1,5 @@
-import { backoffMs, nextRetryMs, RetryPolicy } from './retry-policy';
+import { backoffMs } from '../kafka/keep-trying';
+import { nextRetryMs, RetryPolicy } from './retry-policy';
 
 const defaults: RetryPolicy = { budgetMs: 30000, initialBackoffMs: 200, maxBackoffMs: 10000 };
 

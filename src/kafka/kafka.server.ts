@@ -3,17 +3,15 @@ import { KafkaContext, ServerKafka } from '@nestjs/microservices';
 import { Consumer, EachBatchPayload, KafkaMessage, Partitioners } from 'kafkajs';
 import { Logger } from 'pino';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { RunEvent } from '../run-events/run-event.schema';
 import { Lifecycle } from '../runtime/lifecycle';
 import { AppLogger } from '../runtime/logger';
-import { HandlerAttemptContext } from './handler-attempt';
+import { KafkaBatchHandler, TopicHandler } from './kafka-batch-handler';
 import { KafkaAdmin } from './kafka-admin';
 import { kafkaClientOptions } from './kafka-client';
 import { KafkaMetrics } from './kafka-metrics';
 import { KafkaStatus } from './kafka-status';
 import { KafkaConfig, REBALANCE_TIMEOUT_MS } from './kafka.config';
 import { keepTrying } from './keep-trying';
-import { RunEventPipeline } from './run-event-pipeline';
 import { TopicRegistry } from './topics';
 
 /**
@@ -27,17 +25,21 @@ import { TopicRegistry } from './topics';
  */
 const FETCH_MAX_BYTES_PER_PARTITION = 256 * 1024;
 
+/** A Nest-wrapped @EventPattern handler, as ServerKafka keeps it. */
+type NestHandler = (data: unknown, context: KafkaContext) => unknown;
+
 /**
- * The Nest Kafka transport, with what the stock ServerKafka lacks:
+ * The Nest Kafka transport, for any payload, with what the stock ServerKafka lacks:
  * - it starts without a broker and connects in the background;
  * - `@EventPattern(slug)` subscribes to the topic `{prefix}.{slug}`;
- * - messages go through RunEventPipeline per batch (validation, dedupe,
- *   retries, dead letters, offsets resolved only when settled) instead of
- *   eachMessage with a parser that swallows JSON errors;
+ * - each batch goes to the feature's KafkaBatchHandler (which settles each
+ *   message and resolves offsets) instead of eachMessage with a parser that
+ *   swallows JSON errors;
  * - kafkajs events feed metrics, health and liveness.
+ * docs/architecture.md lists the ServerKafka members it extends, and why.
  */
 @Injectable()
-export class RunEventsServer extends ServerKafka {
+export class KafkaServer extends ServerKafka {
   private readonly log: Logger;
   private readonly stopping = new AbortController();
   private connecting?: Promise<boolean>;
@@ -46,12 +48,13 @@ export class RunEventsServer extends ServerKafka {
     private readonly config: KafkaConfig,
     private readonly topics: TopicRegistry,
     private readonly admin: KafkaAdmin,
-    private readonly pipeline: RunEventPipeline,
+    private readonly batchHandler: KafkaBatchHandler,
     private readonly kafkaStatus: KafkaStatus,
     private readonly metrics: KafkaMetrics,
     private readonly lifecycle: Lifecycle,
     logger: AppLogger,
   ) {
+    // The log context keeps the name it had before the transport was split from the feature, for log queries.
     const log = logger.child('RunEventsServer');
     super({
       client: kafkaClientOptions(config, log),
@@ -114,7 +117,7 @@ export class RunEventsServer extends ServerKafka {
   }
 
   override async bindEvents(consumer: Consumer): Promise<void> {
-    const handlers = new Map<string, (data: unknown, context: KafkaContext) => unknown>();
+    const handlers = new Map<string, NestHandler>();
     for (const [slug, handler] of this.messageHandlers) handlers.set(this.topics.resolve(String(slug)), handler);
     await consumer.subscribe({ topics: [...handlers.keys()], fromBeginning: true });
     await consumer.run({
@@ -122,12 +125,7 @@ export class RunEventsServer extends ServerKafka {
       eachBatchAutoResolve: false,
       // Workers over batches already fetched: it sets how many partitions are handled at once, not how much is held.
       partitionsConsumedConcurrently: this.config.topicPartitions,
-      eachBatch: (payload) => {
-        const handler = handlers.get(payload.batch.topic)!;
-        return this.pipeline.processBatch(payload, (event, message, batchPayload, attempt) =>
-          this.dispatch(handler, event, message, batchPayload, attempt),
-        );
-      },
+      eachBatch: (payload) => this.batchHandler.handleBatch(payload, this.topicHandler(handlers.get(payload.batch.topic)!, payload)),
     });
   }
 
@@ -155,27 +153,25 @@ export class RunEventsServer extends ServerKafka {
       const recovering = payload.restart && (payload.error as { retriable?: boolean }).retriable === true && payload.error.name === 'KafkaJSProtocolError';
       this.log[recovering ? 'info' : 'error']({ err: payload.error, restart: payload.restart }, 'consumer crashed');
       if (!payload.restart) {
-        this.kafkaStatus.consumerFailure = payload.error.message;
+        this.kafkaStatus.setConsumerFailed(payload.error.message);
         this.lifecycle.markBroken('kafka-consumer', `crashed and will not restart: ${payload.error.message}`);
       }
     });
   }
 
   /**
-   * Calls the Nest-wrapped @EventPattern handler, whose context carries the
-   * attempt's AbortSignal; an error comes back as an Observable error and is rethrown.
+   * A topic's Nest-wrapped @EventPattern handler for the batch handler: the
+   * context arguments are the ones Nest's own eachMessage path gives; an error
+   * comes back as an Observable error and is rethrown.
    */
-  private async dispatch(
-    handler: (data: unknown, context: KafkaContext) => unknown,
-    event: RunEvent,
-    message: KafkaMessage,
-    { batch, heartbeat }: EachBatchPayload,
-    attempt: AbortController,
-  ): Promise<void> {
-    const args = [message, batch.partition, batch.topic, this.consumer!, heartbeat, this.producer!] as const;
-    const context = new HandlerAttemptContext([...args], attempt);
-    const result = await handler(event, context);
-    if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+  private topicHandler(handler: NestHandler, { batch, heartbeat }: EachBatchPayload): TopicHandler {
+    return {
+      contextArgs: (message: KafkaMessage) => [message, batch.partition, batch.topic, this.consumer!, heartbeat, this.producer!],
+      call: async (data, context) => {
+        const result = await handler(data, context);
+        if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+      },
+    };
   }
 
   private async disconnectClients(): Promise<void> {

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { IHeaders, KafkaMessage } from 'kafkajs';
-import { brokerErrorType } from './kafka-errors';
-import { KafkaProducer } from './kafka-producer';
-import { deadLetterTopic } from './topics';
+import { brokerErrorType } from '../kafka/kafka-errors';
+import { KafkaProducer } from '../kafka/kafka-producer';
+import { deadLetterTopic } from '../kafka/topics';
 
 export const DEAD_LETTER_KINDS = [
   'empty_value',

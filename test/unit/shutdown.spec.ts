@@ -1,10 +1,10 @@
 import { INestApplication, INestMicroservice } from '@nestjs/common';
-import { LogCapture } from '../../test/support/log-capture';
-import { waitFor } from '../../test/support/wait';
-import { Lifecycle } from './lifecycle';
-import { AppLogger } from './logger';
-import { LifecycleSettings } from './settings';
-import { exitOnSignals, FORCED_EXIT_CODE } from './shutdown';
+import { LogCapture } from '../support/log-capture';
+import { waitFor } from '../support/wait';
+import { Lifecycle } from '../../src/runtime/lifecycle';
+import { AppLogger } from '../../src/runtime/logger';
+import { LifecycleSettings } from '../../src/runtime/settings';
+import { exitOnSignals, FORCED_EXIT_CODE } from '../../src/runtime/shutdown';
 
 /** Just enough of an application for the shutdown sequence, recording what closes when. */
 function fakeApp(closeConsumer: () => Promise<void>) {

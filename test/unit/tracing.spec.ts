@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { trace } from '@opentelemetry/api';
-import { AppLogger } from './logger';
-import { parseSettings } from './settings';
-import { Tracing } from './tracing';
+import { AppLogger } from '../../src/runtime/logger';
+import { parseSettings } from '../../src/settings';
+import { Tracing } from '../../src/runtime/tracing';
 
 /** A logger and Tracing built as the runtime module builds them, with the lines kept. */
 function build(env: Record<string, string>) {

@@ -1,30 +1,22 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { Logger } from 'pino';
-import { decodeRunEvent, RunEvent, RunEventType } from '../run-events/run-event.schema';
+import { KafkaBatchHandler, TopicHandler } from '../kafka/kafka-batch-handler';
+import { brokerErrorType } from '../kafka/kafka-errors';
+import { KafkaMetrics } from '../kafka/kafka-metrics';
+import { KafkaTracing } from '../kafka/kafka-tracing';
+import { HANDLER_GRACE_MS, KafkaConfig } from '../kafka/kafka.config';
+import { InFlightLimit } from '../kafka/in-flight-limit';
+import { KeyedBatchRunner, Settlement } from '../kafka/keyed-batch-runner';
+import { keepTrying, sleep } from '../kafka/keep-trying';
 import { AppLogger } from '../runtime/logger';
 import { DeadLetter, DeadLetterKind, DeadLetterWriter } from './dead-letter-writer';
 import { DedupeWindow } from './dedupe-window';
-import { HandlerTimeoutError, runAttempt } from './handler-attempt';
-import { brokerErrorType } from './kafka-errors';
-import { KafkaMetrics } from './kafka-metrics';
-import { KafkaTracing } from './kafka-tracing';
-import { InFlightLimit } from './in-flight-limit';
-import { KeyedBatchRunner, Settlement } from './keyed-batch-runner';
-import { HANDLER_GRACE_MS, KafkaConfig } from './kafka.config';
-import { keepTrying, sleep } from './keep-trying';
-import { nextRetryMs, PermanentEventError, RetryLaterError, RetryPolicy } from './retry-policy';
-
-/**
- * Calls the application's handler for one event (the Nest @EventPattern
- * handler). `attempt` aborts when the attempt times out; its signal goes to the handler.
- */
-export type EventDispatch = (
-  event: RunEvent,
-  message: KafkaMessage,
-  payload: EachBatchPayload,
-  attempt: AbortController,
-) => Promise<void>;
+import { HandlerAttemptContext, HandlerTimeoutError, runAttempt } from './handler-attempt';
+import { PermanentEventError, RetryLaterError } from './run-event-errors';
+import { RunEventMetrics } from './run-event-metrics';
+import { decodeRunEvent, RunEventType } from './run-event.schema';
+import { nextRetryMs, RetryPolicy } from './retry-policy';
 
 /** Longest wait between two heartbeats while a retry backs off. */
 const HEARTBEAT_STEP_MS = 1000;
@@ -69,7 +61,7 @@ class DeadLetterRefused extends Error {
  * dead-lettered without being handled again.
  */
 @Injectable()
-export class RunEventPipeline implements OnModuleDestroy {
+export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
   private readonly log: Logger;
   private readonly seen: DedupeWindow;
   private readonly stopping = new AbortController();
@@ -81,7 +73,8 @@ export class RunEventPipeline implements OnModuleDestroy {
 
   constructor(
     private readonly config: KafkaConfig,
-    private readonly metrics: KafkaMetrics,
+    private readonly metrics: RunEventMetrics,
+    private readonly kafkaMetrics: KafkaMetrics,
     private readonly deadLetters: DeadLetterWriter,
     private readonly logger: AppLogger,
     private readonly tracing: KafkaTracing,
@@ -99,14 +92,14 @@ export class RunEventPipeline implements OnModuleDestroy {
       // The lines of settled events leave the process before their offsets can be committed.
       beforeResolve: () => this.logger.written(),
     });
-    metrics.observeConcurrency(this.runner);
+    kafkaMetrics.observeConcurrency(this.runner);
   }
 
   onModuleDestroy(): void {
     this.stopping.abort();
   }
 
-  async processBatch(payload: EachBatchPayload, dispatch: EventDispatch): Promise<void> {
+  async handleBatch(payload: EachBatchPayload, handler: TopicHandler): Promise<void> {
     const { batch } = payload;
     const { topic, partition } = batch;
     // Per-batch work where it can be: one child logger, counters added once.
@@ -121,7 +114,7 @@ export class RunEventPipeline implements OnModuleDestroy {
       try {
         outcome = this.takeWrittenWhilePaused(topic, partition, message.offset)
           ? 'dead_lettered'
-          : await this.traced(topic, partition, message, () => this.processMessage(topic, partition, message, payload, dispatch, log));
+          : await this.traced(topic, partition, message, () => this.processMessage(topic, partition, message, payload, handler, log));
       } catch (error) {
         if (!(error instanceof DeadLetterRefused)) throw error;
         if (paused) {
@@ -151,7 +144,7 @@ export class RunEventPipeline implements OnModuleDestroy {
       for (const [type, count] of tally.byType) this.metrics.runEventsHandled.inc({ type }, count);
       const lastSettled = resolvedOffset === undefined ? Number(batch.firstOffset() ?? 0) - 1 : Number(resolvedOffset);
       const lag = Math.max(0, Number(batch.highWatermark) - lastSettled - 1);
-      this.metrics.consumerLag.set({ topic, partition: String(partition) }, lag);
+      this.kafkaMetrics.consumerLag.set({ topic, partition: String(partition) }, lag);
     }
   }
 
@@ -169,7 +162,7 @@ export class RunEventPipeline implements OnModuleDestroy {
     partition: number,
     message: KafkaMessage,
     payload: EachBatchPayload,
-    dispatch: EventDispatch,
+    handler: TopicHandler,
     log: Logger,
   ): Promise<RunEventType | 'duplicate' | 'dead_lettered' | 'unsettled'> {
     const offset = Number(message.offset);
@@ -188,7 +181,8 @@ export class RunEventPipeline implements OnModuleDestroy {
 
     const started = performance.now();
     for (let attempt = 1; ; attempt += 1) {
-      const result = await runAttempt((controller) => dispatch(event, message, payload, controller), {
+      // The handler's context carries the attempt's AbortSignal.
+      const result = await runAttempt((controller) => handler.call(event, new HandlerAttemptContext(handler.contextArgs(message), controller)), {
         timeoutMs: this.config.handlerTimeoutMs,
         graceMs: HANDLER_GRACE_MS,
         heartbeatEveryMs: HEARTBEAT_STEP_MS,

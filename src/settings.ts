@@ -1,0 +1,27 @@
+import { healthSettings } from './health/health.settings';
+import { kafkaSettings } from './kafka/kafka.config';
+import { composeSettings, Env, runtimeSettings } from './runtime/settings';
+import { tracingSettings } from './runtime/tracing.config';
+
+export { ConfigurationError } from './runtime/settings';
+
+/** The service's settings: each module's slice, composed once, here. */
+const settings = composeSettings(runtimeSettings, healthSettings, kafkaSettings, tracingSettings);
+
+export type Settings = ReturnType<typeof settings.parse>;
+
+/** Every environment variable the service reads. */
+export const SETTINGS_VARIABLES: readonly string[] = settings.variables;
+
+/** Variables whose values are never echoed, in errors or logs. */
+export const SECRET_VARIABLES: readonly string[] = settings.secrets;
+
+/** Validates every variable at once and throws one ConfigurationError naming each bad one. */
+export function parseSettings(env: Env): Settings {
+  return settings.parse(env);
+}
+
+/** The only place that reads the process environment. */
+export function settingsFromProcessEnv(): Settings {
+  return parseSettings(process.env);
+}
