@@ -2,6 +2,7 @@ import { CliError } from './cli/cli-error';
 import { terminalIo } from './cli/cli-io';
 import { cliSettingsFromProcessEnv } from './cli/cli-settings';
 import { runCli } from './cli/run-cli';
+import { dropKafkajsNegativeTimeoutWarning } from './kafka/kafkajs-timer-warning';
 
 /**
  * `node dist/cli.js …` (`npm run cli -- …` locally): operators' commands for
@@ -9,6 +10,8 @@ import { runCli } from './cli/run-cli';
  * waiting for kafkajs' timers; a CliError is printed as one line.
  */
 async function main(): Promise<number> {
+  // Bad input gets one line on stderr: not a Node warning about kafkajs' timers on Node 24.
+  dropKafkajsNegativeTimeoutWarning();
   const io = terminalIo();
   try {
     return await runCli(process.argv.slice(2), io, cliSettingsFromProcessEnv);
