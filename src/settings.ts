@@ -1,6 +1,6 @@
 import { healthSettings } from './health/health.settings';
 import { kafkaSettings } from './kafka/kafka.config';
-import { composeSettings, Env, runtimeSettings } from './runtime/settings';
+import { composeSettings, Env, processEnv, runtimeSettings } from './runtime/settings';
 import { tracingSettings } from './runtime/tracing.config';
 
 export { ConfigurationError } from './runtime/settings';
@@ -21,7 +21,7 @@ export function parseSettings(env: Env): Settings {
   return settings.parse(env);
 }
 
-/** The only place that reads the process environment. */
+/** The service's settings from the process environment. */
 export function settingsFromProcessEnv(): Settings {
-  return parseSettings(process.env);
+  return parseSettings(processEnv());
 }

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processEnv } from '../runtime/settings';
 import { parseSettings, Settings } from '../settings';
 
 /**
@@ -19,7 +20,7 @@ export function cliSettings(env: Readonly<Record<string, string | undefined>>, l
   return parseSettings({ ...env, KAFKA_BOOTSTRAP_SERVERS: bootstrap });
 }
 
-/** The CLI's only read of the process environment. */
+/** The CLI's settings from the process environment. */
 export function cliSettingsFromProcessEnv(): Settings {
-  return cliSettings(process.env);
+  return cliSettings(processEnv());
 }

@@ -10,6 +10,11 @@ import { enumVar, integerVar } from './env-schema';
  */
 
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The one read of the process environment; everything else parses what it returns. */
+export function processEnv(): Env {
+  return process.env;
+}
 export type EnvProblem = { variable: string; message: string };
 
 /**
