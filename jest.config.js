@@ -56,7 +56,7 @@ module.exports = {
   coverageDirectory: 'reports/coverage',
   coverageReporters: ['text-summary', 'lcov', 'cobertura'],
   // The entry points run only as child processes (test/e2e, test/cli), where Jest collects no coverage.
-  collectCoverageFrom: ['src/**/*.ts', '!src/main.ts', '!src/cli.ts'],
+  collectCoverageFrom: ['src/**/*.ts', '!src/main.ts', '!src/serve.ts', '!src/cli.ts'],
   // The floor: today's level (a whole-suite run gave statements 85.3, branches 75.7, functions 81.5,
   // lines 87.6 %), rounded down, so coverage cannot fall silently. Raise it when coverage rises. The
   // command-line tool is mostly exercised as a child process, which Jest does not measure.

@@ -1,26 +1,4 @@
 import 'reflect-metadata';
-import { createApp } from './app';
-import { dropKafkajsNegativeTimeoutWarning } from './kafka/kafkajs-timer-warning';
-import { exitOnSignals } from './runtime/shutdown';
-import { ConfigurationError, settingsFromProcessEnv, Settings } from './settings';
+import { serve } from './serve';
 
-async function main(): Promise<void> {
-  dropKafkajsNegativeTimeoutWarning();
-  let settings: Settings;
-  try {
-    settings = settingsFromProcessEnv();
-  } catch (error) {
-    if (!(error instanceof ConfigurationError)) throw error;
-    // A configuration error is the operator's to fix: one clear message, no stack trace.
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
-  const app = await createApp(settings);
-  exitOnSignals(app);
-  await app.listen(settings.http.port, settings.http.host);
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`coffeebuddy-runtime failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+serve();

@@ -23,7 +23,7 @@ import { TopicRegistry } from './topics';
  * partition per fetch: enough to keep the loop busy (docs/benchmarks.md),
  * small enough to keep a backlog within the pod's memory limit.
  */
-const FETCH_MAX_BYTES_PER_PARTITION = 256 * 1024;
+export const FETCH_MAX_BYTES_PER_PARTITION = 256 * 1024;
 
 /** A Nest-wrapped @EventPattern handler, as ServerKafka keeps it. */
 type NestHandler = (data: unknown, context: KafkaContext) => unknown;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isOneLine, runCliProcess } from '../support/cli-process';
 import { isolatedKafkaEnv } from '../support/kafka';
-import { freePort } from '../support/ports';
+import { REFUSED_PORT } from '../support/ports';
 
 describe('the CLI given bad input', () => {
   const env = isolatedKafkaEnv();
@@ -22,7 +22,7 @@ describe('the CLI given bad input', () => {
     [['publish', '--sample', 'run.exploded', '--run', 'r1'], 'unknown event type "run.exploded"'],
   ])('%j: one line, exit 2, before any broker is contacted', async (args, message) => {
     // An address nobody listens on: a usage error must not wait for a broker.
-    const run = await runCliProcess(args, { ...env, KAFKA_BOOTSTRAP_SERVERS: `127.0.0.1:${await freePort()}` });
+    const run = await runCliProcess(args, { ...env, KAFKA_BOOTSTRAP_SERVERS: `127.0.0.1:${REFUSED_PORT}` });
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(isOneLine(run.stderr)).toBe(true);
@@ -30,7 +30,7 @@ describe('the CLI given bad input', () => {
   });
 
   it('names an unreachable broker in one line within seconds, exit 1', async () => {
-    const address = `127.0.0.1:${await freePort()}`;
+    const address = `127.0.0.1:${REFUSED_PORT}`;
     for (const args of [['dead-letters', 'list'], ['publish', '--sample', 'run.closed', '--run', 'r1']]) {
       const started = Date.now();
       const run = await runCliProcess(args, { ...env, KAFKA_BOOTSTRAP_SERVERS: address });

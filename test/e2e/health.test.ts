@@ -1,5 +1,5 @@
 import { Lifecycle } from '../../src/runtime/lifecycle';
-import { freePort } from '../support/ports';
+import { REFUSED_PORT } from '../support/ports';
 import { FakeOry } from '../support/fake-ory';
 import { isolatedKafkaEnv } from '../support/kafka';
 import { VAULT_DOWN_CODES, VAULT_UP_CODES } from '../support/vault-codes';
@@ -95,8 +95,7 @@ describe('health probes over HTTP against loopback Vault and Ory', () => {
   });
 
   it('reports a refused connection', async () => {
-    const port = await freePort();
-    const { url } = await start({ VAULT_ADDR: `http://127.0.0.1:${port}`, ORY_BASE_URL: `http://127.0.0.1:${port}` });
+    const { url } = await start({ VAULT_ADDR: `http://127.0.0.1:${REFUSED_PORT}`, ORY_BASE_URL: `http://127.0.0.1:${REFUSED_PORT}` });
     const ready = await get(`${url}/health/ready`);
     expect(ready.status).toBe(503);
     expect(ready.body.error.vault).toMatchObject({ status: 'down', message: 'connection refused' });

@@ -1,4 +1,4 @@
-import { freePort } from '../support/ports';
+import { freePort, REFUSED_PORT } from '../support/ports';
 import { ServiceProcess } from '../support/service-process';
 import { waitFor } from '../support/wait';
 
@@ -9,14 +9,14 @@ afterEach(() => {
 
 describe('SIGTERM while the broker is unreachable', () => {
   it('abandons the pending connects and exits 0 within the promised 5 s', async () => {
-    const [httpPort, brokerPort] = [await freePort(), await freePort()];
-    // Nothing listens on brokerPort. A drain that waited for kafkajs' connect
+    const httpPort = await freePort();
+    // Nothing listens on REFUSED_PORT. A drain that waited for kafkajs' connect
     // retries (8 to 19 s) would hit this 5 s timeout and exit 1.
     const service = ServiceProcess.spawn({
       COFFEEBUDDY_HTTP_PORT: String(httpPort),
       COFFEEBUDDY_HTTP_HOST: '127.0.0.1',
       COFFEEBUDDY_SHUTDOWN_TIMEOUT_MS: '5000',
-      KAFKA_BOOTSTRAP_SERVERS: `127.0.0.1:${brokerPort}`,
+      KAFKA_BOOTSTRAP_SERVERS: `127.0.0.1:${REFUSED_PORT}`,
     });
     running.push(service);
     await waitFor(

@@ -1,6 +1,7 @@
 import { RunEvent } from '../../src/run-events/run-event.schema';
 import { onCleanup } from '../support/cleanup';
-import { isolatedKafkaEnv, kafkaClient, orderPlaced } from '../support/kafka';
+import { isolatedKafkaEnv, kafkaClient, orderPlaced, produceInChunks } from '../support/kafka';
+import { metricValue } from '../support/metrics';
 import { freePort } from '../support/ports';
 import { ServiceProcess } from '../support/service-process';
 import { testTimeout, waitFor } from '../support/wait';
@@ -17,17 +18,22 @@ const LINES_MS = 15_000;
  * Real service processes (`node dist/main.js`) in one consumer group, on the
  * suite's broker. Each joins the cleanup registry as soon as it is spawned.
  */
-async function spawnReplica(env: Record<string, string>): Promise<ServiceProcess> {
+async function spawnReplica(env: Record<string, string>, options: { handlerMs?: number } = {}): Promise<ServiceProcess> {
   const port = await freePort();
-  const replica = ServiceProcess.spawn({
-    ...env,
-    COFFEEBUDDY_HTTP_HOST: '127.0.0.1',
-    COFFEEBUDDY_HTTP_PORT: String(port),
-    COFFEEBUDDY_SHUTDOWN_TIMEOUT_MS: '15000',
-  });
+  const replica = ServiceProcess.spawn(
+    {
+      ...env,
+      COFFEEBUDDY_HTTP_HOST: '127.0.0.1',
+      COFFEEBUDDY_HTTP_PORT: String(port),
+      COFFEEBUDDY_SHUTDOWN_TIMEOUT_MS: '15000',
+    },
+    options,
+  );
   await replica.waitForLine('consumer joined its group', JOIN_MS);
   return replica;
 }
+
+const urlOf = (replica: ServiceProcess) => `http://127.0.0.1:${replica.env.COFFEEBUDDY_HTTP_PORT}`;
 
 const handledIds = (replica: ServiceProcess) => replica.withMessage('run event handled').map((line) => line.eventId as string);
 
@@ -148,5 +154,50 @@ describe('several service processes', () => {
       expect(survivors.every((replica) => handledIds(replica).length > 0)).toBe(true);
     },
     testTimeout(JOIN_MS * 3, JOIN_MS, MID_STREAM_MS, KILL_EXIT_MS, TAKE_OVER_MS, LINES_MS),
+  );
+
+  it(
+    'SIGKILLed with 64 handlers in flight, a second process handles the rest: nothing missing, every event has its line',
+    async () => {
+      const env: Record<string, string> = { ...isolatedKafkaEnv(), KAFKA_MAX_IN_FLIGHT: '64' };
+      const topic = `${env.KAFKA_TOPIC_PREFIX}.run.events`;
+      const handlerMs = 10;
+      const first = await spawnReplica(env, { handlerMs });
+      const events = Array.from({ length: 20_000 }, (_, seq) => orderPlaced(`run-${seq % 1000}`, seq));
+      const producing = produceInChunks(topic, events.length, (seq) => events[seq]);
+      onCleanup('backlog producer', () => producing.catch(() => undefined));
+
+      // The kill lands while many handlers run at once, some of their offsets resolved and others not.
+      let inFlightAtKill = 0;
+      await waitFor(
+        async () => {
+          inFlightAtKill = await metricValue(urlOf(first), 'coffeebuddy_kafka_handlers_in_flight');
+          return handledIds(first).length >= 2000 && inFlightAtKill >= 32;
+        },
+        () => `the first process to be mid-stream with at least 32 handlers running (${handledIds(first).length} handled, ${inFlightAtKill} in flight)`,
+        MID_STREAM_MS,
+        20,
+      );
+      first.kill('SIGKILL');
+      expect((await first.waitForExit('SIGKILL', KILL_EXIT_MS)).signal).toBe('SIGKILL');
+      expect(handledIds(first).length).toBeLessThan(events.length);
+      await producing;
+
+      const second = await spawnReplica(env, { handlerMs });
+      const handledBy = () => [first, second].flatMap(handledIds);
+      await waitFor(
+        () => everyOffsetCommitted(env.KAFKA_CONSUMER_GROUP, topic),
+        () => `the second process to commit every offset (${new Set(handledBy()).size} of ${events.length} events handled)`,
+        TAKE_OVER_MS,
+      );
+      // Every committed event has its "run event handled" line, the ones the killed process committed included.
+      await waitFor(() => new Set(handledBy()).size >= events.length, 'a "run event handled" line for every event in some output', LINES_MS);
+      const all = new Set(handledBy());
+      expect(events.filter((e) => !all.has(e.id))).toEqual([]);
+      for (const replica of [first, second]) expect(new Set(handledIds(replica)).size).toBe(handledIds(replica).length);
+      expect(handledIds(second).length).toBeGreaterThan(0);
+      console.info(`SIGKILL with ${inFlightAtKill} handlers in flight after ${handledIds(first).length} events; the second process handled ${handledIds(second).length}`);
+    },
+    testTimeout(JOIN_MS, MID_STREAM_MS, KILL_EXIT_MS, JOIN_MS, TAKE_OVER_MS, LINES_MS),
   );
 });

@@ -69,6 +69,36 @@ export async function produceEvents(topic: string, events: RunEvent[], servers =
   }
 }
 
+/**
+ * Sends `count` run events, `eventAt(0)` to `eventAt(count - 1)`, keyed by
+ * their runId, in sends of `chunk` with four in flight: a backlog too large
+ * for one request, built a chunk at a time.
+ */
+export async function produceInChunks(
+  topic: string,
+  count: number,
+  eventAt: (seq: number) => RunEvent,
+  chunk = 2000,
+  servers = bootstrap(),
+): Promise<void> {
+  const producer = kafkaClient(servers).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    const sends: Array<Promise<unknown>> = [];
+    for (let from = 0; from < count; from += chunk) {
+      const messages = Array.from({ length: Math.min(chunk, count - from) }, (_, i) => {
+        const event = eventAt(from + i);
+        return { key: event.runId, value: JSON.stringify(event) };
+      });
+      sends.push(producer.send({ topic, messages, acks: -1 }));
+      if (sends.length >= 4) await sends.shift();
+    }
+    await Promise.all(sends);
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 /** Sends raw values (poison messages included) straight to a topic. */
 export async function produceRaw(
   topic: string,

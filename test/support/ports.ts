@@ -8,3 +8,11 @@ export async function freePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+/**
+ * A loopback port where nothing listens, for "connection refused". Port 1 is
+ * privileged (no unprivileged process can take it) and served by nothing on
+ * these machines; a port from freePort() could meanwhile be taken by any
+ * process, the service under test included.
+ */
+export const REFUSED_PORT = 1;

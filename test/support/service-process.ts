@@ -20,19 +20,32 @@ export class ServiceProcess {
   private readonly exited: Promise<ProcessExit>;
   private buffered = '';
 
-  private constructor(readonly child: ChildProcess) {
+  private constructor(
+    readonly child: ChildProcess,
+    /** The environment it was started with (beside PATH and the test defaults). */
+    readonly env: Record<string, string | undefined>,
+  ) {
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.collect(chunk));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
     // 'close', not 'exit': by then every line the process wrote has been read.
     this.exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   }
 
-  static spawn(env: Record<string, string | undefined>): ServiceProcess {
-    const child = spawn(process.execPath, [join(process.cwd(), 'dist', 'main.js')], {
+  /**
+   * `node dist/main.js` with this environment; with `handlerMs`, the same
+   * service whose run-event handlers wait that long per event
+   * (test/support/service-with-slow-handlers.js).
+   */
+  static spawn(env: Record<string, string | undefined>, options: { handlerMs?: number } = {}): ServiceProcess {
+    const entry =
+      options.handlerMs === undefined
+        ? [join(process.cwd(), 'dist', 'main.js')]
+        : [join(__dirname, 'service-with-slow-handlers.js'), String(options.handlerMs)];
+    const child = spawn(process.execPath, entry, {
       env: { PATH: process.env.PATH, COFFEEBUDDY_ENVIRONMENT: 'test', COFFEEBUDDY_LOG_FORMAT: 'json', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const service = new ServiceProcess(child);
+    const service = new ServiceProcess(child, env);
     onCleanup(`service process ${child.pid}`, () => service.stop());
     return service;
   }
