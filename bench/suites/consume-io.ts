@@ -25,6 +25,7 @@ interface Measurement {
  */
 const MEASUREMENTS: Measurement[] = [
   { mode: 'kafkajs-each-message', maxInFlight: PARTITIONS, events: IO_SLICE },
+  { mode: 'nest-stock', maxInFlight: PARTITIONS, events: IO_SLICE },
   ...(['engine', 'pipeline'] as const).flatMap((mode) =>
     IO_IN_FLIGHT.map((m) => ({ mode, maxInFlight: m, events: m === 1 ? IO_SLICE : IO_EVENTS })),
   ),
@@ -42,6 +43,8 @@ export interface ConsumeIoSection {
   handlerMs: number;
   partitions: number;
   eachMessage: Figures;
+  /** Stock Nest ServerKafka, the same handler, on the slice. */
+  nestStock: Figures;
   /** The runner alone under kafkajs eachBatch. */
   engine: Array<Figures & { maxInFlight: number; mostInFlight: number; ideal: number }>;
   /** The service with KAFKA_MAX_IN_FLIGHT = M (decode, validation, dedupe, logs, metrics included). */
@@ -52,6 +55,7 @@ export interface ConsumeIoSection {
     pipelineVsIdeal: Record<string, number>;
     engine128VsEachMessage: number;
     pipeline128VsEachMessage: number;
+    pipeline128VsNestStock: number;
   };
 }
 
@@ -89,7 +93,7 @@ export async function consumeIoSuite(ctx: BenchContext): Promise<ConsumeIoSectio
     for (const measurement of rotate(MEASUREMENTS, run)) {
       const result = await consume(measurement);
       results.get(measurement)!.push(result);
-      const label = measurement.mode === 'kafkajs-each-message' ? measurement.mode : `${measurement.mode} M=${measurement.maxInFlight}`;
+      const label = measurement.mode === 'engine' || measurement.mode === 'pipeline' ? `${measurement.mode} M=${measurement.maxInFlight}` : measurement.mode;
       ctx.progress(`consume-io: run ${run + 1}/${ctx.runs} ${label}: ${Math.round(result.messagesPerSecond)} msg/s over ${result.messages} events`);
     }
   }
@@ -103,6 +107,7 @@ export async function consumeIoSuite(ctx: BenchContext): Promise<ConsumeIoSectio
     };
   };
   const eachMessage = figures(MEASUREMENTS[0]!);
+  const nestStock = figures(MEASUREMENTS[1]!);
   const byM = (mode: 'engine' | 'pipeline') =>
     MEASUREMENTS.filter((m) => m.mode === mode).map((m) => ({
       ...figures(m),
@@ -113,21 +118,23 @@ export async function consumeIoSuite(ctx: BenchContext): Promise<ConsumeIoSectio
   const engine = byM('engine');
   const pipeline = byM('pipeline');
   const vsIdeal = (rows: typeof engine) => Object.fromEntries(rows.map((e) => [String(e.maxInFlight), round(e.messagesPerSecond.median / e.ideal)]));
-  const at128VsEachMessage = (rows: typeof engine) =>
-    round(rows.find((e) => e.maxInFlight === 128)!.messagesPerSecond.median / eachMessage.messagesPerSecond.median);
+  const at128Vs = (rows: typeof engine, baseline: Figures) =>
+    round(rows.find((e) => e.maxInFlight === 128)!.messagesPerSecond.median / baseline.messagesPerSecond.median);
   return {
     events: IO_EVENTS,
     slice: IO_SLICE,
     handlerMs: IO_HANDLER_MS,
     partitions: PARTITIONS,
     eachMessage,
+    nestStock,
     engine,
     pipeline,
     ratios: {
       engineVsIdeal: vsIdeal(engine),
       pipelineVsIdeal: vsIdeal(pipeline),
-      engine128VsEachMessage: at128VsEachMessage(engine),
-      pipeline128VsEachMessage: at128VsEachMessage(pipeline),
+      engine128VsEachMessage: at128Vs(engine, eachMessage),
+      pipeline128VsEachMessage: at128Vs(pipeline, eachMessage),
+      pipeline128VsNestStock: at128Vs(pipeline, nestStock),
     },
   };
 }

@@ -23,6 +23,10 @@ export interface PublishSection {
   /** Four batches in flight at once (informative: where one request in flight per broker shows). */
   concurrent4: Record<PublishMode, Row>;
   ratios: {
+    /** The target's figure: the same semantics on both sides (an idempotent producer, acks -1). */
+    publisherVsIdempotent: number;
+    /** publisher / idempotent sendBatch within each round: the run-to-run spread of that ratio. */
+    publisherVsIdempotentByRound: number[];
     publisherVsSendBatch: number;
     idempotentVsSendBatch: number;
     publisherVsSendBatchConcurrent4: number;
@@ -87,8 +91,10 @@ export async function publishSuite(ctx: BenchContext): Promise<PublishSection> {
   copyFileSync(file, kept);
   ctx.progress(`publish: profiled publishBatch (${Math.round(profiled.messagesPerSecond)} msg/s under the profiler)`);
   const publisherProfile = { ...summariseProfile(file, profiled.windowUs, profiled.messages), messagesPerSecond: profiled.messagesPerSecond, file: kept };
-  const ratio = (rows: Record<PublishMode, Row>, mode: PublishMode) =>
-    round(rows[mode].messagesPerSecond.median / rows.kafkajs.messagesPerSecond.median);
+  const ratio = (rows: Record<PublishMode, Row>, mode: PublishMode, baseline: PublishMode = 'kafkajs') =>
+    round(rows[mode].messagesPerSecond.median / rows[baseline].messagesPerSecond.median);
+  // Each round runs every mode once, so the i-th run of two modes share a round.
+  const idempotentRuns = sequential['kafkajs-idempotent'].messagesPerSecond.runs;
   return {
     messages: PUBLISH_MESSAGES,
     batchSize: PUBLISH_BATCH,
@@ -96,6 +102,8 @@ export async function publishSuite(ctx: BenchContext): Promise<PublishSection> {
     sequential,
     concurrent4,
     ratios: {
+      publisherVsIdempotent: ratio(sequential, 'publisher', 'kafkajs-idempotent'),
+      publisherVsIdempotentByRound: sequential.publisher.messagesPerSecond.runs.map((rate, i) => round(rate / idempotentRuns[i]!)),
       publisherVsSendBatch: ratio(sequential, 'publisher'),
       idempotentVsSendBatch: ratio(sequential, 'kafkajs-idempotent'),
       publisherVsSendBatchConcurrent4: ratio(concurrent4, 'publisher'),

@@ -4,6 +4,7 @@ import { KeyedBatchRunner } from '../../src/kafka/keyed-batch-runner';
 import { Counter } from '../support/counter';
 import { kafkaClient } from '../support/kafka';
 import { startService, stopService } from '../support/service';
+import { startStockNest } from '../support/stock-nest';
 import { runAsWorker } from '../support/worker';
 
 /**
@@ -16,9 +17,11 @@ import { runAsWorker } from '../support/worker';
  * - `pipeline`: the service (createApp, as main.ts builds it) with
  *   `KAFKA_MAX_IN_FLIGHT` = `maxInFlight`; its handler stand-in waits and counts;
  * - `kafkajs-each-message`: plain kafkajs eachMessage, one event at a time
- *   per partition, `partitions` partitions at once.
+ *   per partition, `partitions` partitions at once;
+ * - `nest-stock`: Nest's own ServerKafka with one `@EventPattern` handler
+ *   that waits and counts, `partitions` partitions at once.
  */
-export type ConsumeIoMode = 'engine' | 'pipeline' | 'kafkajs-each-message';
+export type ConsumeIoMode = 'engine' | 'pipeline' | 'kafkajs-each-message' | 'nest-stock';
 
 export interface ConsumeIoConfig {
   mode: ConsumeIoMode;
@@ -50,7 +53,25 @@ const SESSION_TIMEOUT_MS = 30_000;
 const HEARTBEAT_MS = 3_000;
 
 async function consumeIo(config: ConsumeIoConfig): Promise<ConsumeIoResult> {
-  return config.mode === 'pipeline' ? consumeWithService(config) : consumeWithKafkajs(config);
+  if (config.mode === 'pipeline') return consumeWithService(config);
+  if (config.mode === 'nest-stock') return consumeWithStockNest(config);
+  return consumeWithKafkajs(config);
+}
+
+async function consumeWithStockNest(config: ConsumeIoConfig): Promise<ConsumeIoResult> {
+  const counter = new Counter(config.expected);
+  let running = 0;
+  let mostInFlight = 0;
+  const app = await startStockNest({ ...config, sessionTimeoutMs: SESSION_TIMEOUT_MS, heartbeatMs: HEARTBEAT_MS }, async () => {
+    mostInFlight = Math.max(mostInFlight, ++running);
+    await sleep(config.handlerMs);
+    running -= 1;
+    counter.add();
+  });
+  await counter.done;
+  const memory = process.memoryUsage();
+  await app.close();
+  return result(config, counter, mostInFlight, memory);
 }
 
 async function consumeWithService(config: ConsumeIoConfig): Promise<ConsumeIoResult> {

@@ -1,11 +1,8 @@
 import 'reflect-metadata';
-import { Controller, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { EventPattern, MicroserviceOptions, Payload, Transport } from '@nestjs/microservices';
-import { logLevel } from 'kafkajs';
 import { kafkaClient } from '../support/kafka';
 import { Counter } from '../support/counter';
 import { dist, startService, stopService } from '../support/service';
+import { startStockNest } from '../support/stock-nest';
 import { runAsWorker } from '../support/worker';
 
 /**
@@ -77,27 +74,10 @@ async function consume(config: ConsumeConfig): Promise<ConsumeResult> {
       return { ended, exported, failed, dropped: ended - exported - failed };
     };
   } else if (config.mode === 'nest-stock') {
-    @Controller()
-    class CountingController {
-      @EventPattern(config.topic)
-      handle(@Payload() _event: unknown): void {
-        counter.add();
-      }
-    }
-    @Module({ controllers: [CountingController] })
-    class StockModule {}
-    const app = await NestFactory.createMicroservice<MicroserviceOptions>(StockModule, {
-      transport: Transport.KAFKA,
-      options: {
-        client: { brokers: config.bootstrap.split(','), clientId: 'bench-nest', logLevel: logLevel.WARN },
-        // Stock ServerKafka appends "-server" to this group id.
-        consumer: { groupId: config.groupId, sessionTimeout: SESSION_TIMEOUT_MS, heartbeatInterval: HEARTBEAT_MS },
-        subscribe: { fromBeginning: true },
-        run: { partitionsConsumedConcurrently: config.partitions },
-      },
-      logger: ['error', 'warn'],
-    });
-    await app.listen();
+    const app = await startStockNest(
+      { ...config, sessionTimeoutMs: SESSION_TIMEOUT_MS, heartbeatMs: HEARTBEAT_MS },
+      () => counter.add(),
+    );
     stop = () => app.close();
   } else {
     const consumer = kafkaClient(config.bootstrap, 'bench-kafkajs').consumer({
