@@ -112,7 +112,7 @@ describe('parseSettings', () => {
   });
 
   it('defaults the handler timeout and states the retry budget as time', () => {
-    expect(parseSettings({}).kafka).toMatchObject({
+    expect(parseSettings({}).runEvents).toMatchObject({
       handlerTimeoutMs: 10000,
       retryBudgetMs: 30000,
       retryInitialBackoffMs: 200,
@@ -132,8 +132,8 @@ describe('parseSettings', () => {
   });
 
   it('accepts an empty KAFKA_RETRY_MAX_BACKOFF_MS as its default, and checks the rule on that value', () => {
-    expect(parseSettings({ KAFKA_RETRY_MAX_BACKOFF_MS: '' }).kafka.retryMaxBackoffMs).toBe(10000);
-    expect(parseSettings({ KAFKA_RETRY_MAX_BACKOFF_MS: '  ', KAFKA_RETRY_INITIAL_BACKOFF_MS: '' }).kafka.retryMaxBackoffMs).toBe(10000);
+    expect(parseSettings({ KAFKA_RETRY_MAX_BACKOFF_MS: '' }).runEvents.retryMaxBackoffMs).toBe(10000);
+    expect(parseSettings({ KAFKA_RETRY_MAX_BACKOFF_MS: '  ', KAFKA_RETRY_INITIAL_BACKOFF_MS: '' }).runEvents.retryMaxBackoffMs).toBe(10000);
     expect(problemsOf({ KAFKA_RETRY_MAX_BACKOFF_MS: '', KAFKA_RETRY_INITIAL_BACKOFF_MS: '20000' })).toEqual([
       expect.stringContaining('KAFKA_RETRY_MAX_BACKOFF_MS must not be below KAFKA_RETRY_INITIAL_BACKOFF_MS'),
     ]);
@@ -154,7 +154,7 @@ describe('parseSettings', () => {
     const [problem] = problemsOf({ KAFKA_DEDUPE_WINDOW_SIZE: '100001' });
     expect(problem).toContain('KAFKA_DEDUPE_WINDOW_SIZE');
     expect(problem).toContain('"100001"');
-    expect(parseSettings({ KAFKA_DEDUPE_WINDOW_SIZE: '100000' }).kafka.dedupeWindowSize).toBe(100_000);
+    expect(parseSettings({ KAFKA_DEDUPE_WINDOW_SIZE: '100000' }).runEvents.dedupeWindowSize).toBe(100_000);
   });
 
   it('bounds the handlers in flight at 16 by default, accepts 1 to 1024, and refuses 0 and fractions', () => {

@@ -1,12 +1,13 @@
 import { healthSettings } from './health/health.settings';
 import { kafkaSettings } from './kafka/kafka.config';
+import { runEventsSettings } from './run-events/run-events.settings';
 import { composeSettings, Env, processEnv, runtimeSettings } from './runtime/settings';
 import { tracingSettings } from './runtime/tracing.config';
 
 export { ConfigurationError } from './runtime/settings';
 
 /** The service's settings: each module's slice, composed once, here. */
-const settings = composeSettings(runtimeSettings, healthSettings, kafkaSettings, tracingSettings);
+const settings = composeSettings(runtimeSettings, healthSettings, kafkaSettings, runEventsSettings, tracingSettings);
 
 export type Settings = ReturnType<typeof settings.parse>;
 

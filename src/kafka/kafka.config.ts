@@ -7,8 +7,6 @@ export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 
 /** kafkajs' rebalance timeout, set explicitly on the consumer: how long a rebalance waits for this member to rejoin. */
 export const REBALANCE_TIMEOUT_MS = 60000;
-/** Time a handler attempt gets to settle after its timeout fires, before it is abandoned. */
-export const HANDLER_GRACE_MS = 1000;
 
 /** Kafka settings: the Kafka module's slice of the settings (kafkaSettings below). */
 export class KafkaConfig {
@@ -26,14 +24,6 @@ export class KafkaConfig {
   /** retention.ms of the dead-letter topics the service creates; undefined: the broker's default. */
   readonly deadLetterRetentionMs?: number;
   readonly sessionTimeoutMs!: number;
-  /** An attempt that runs longer fails; its AbortSignal fires. */
-  readonly handlerTimeoutMs!: number;
-  /** Failures of one event are retried for this long, then it is dead-lettered. */
-  readonly retryBudgetMs!: number;
-  readonly retryInitialBackoffMs!: number;
-  readonly retryMaxBackoffMs!: number;
-  readonly dedupeWindowSize!: number;
-  readonly maxEventBytes!: number;
   /** kafkajs' requestTimeout for every client; also how long a send waits for a replaced producer to connect. */
   readonly requestTimeoutMs!: number;
   /** Retries of one send before it fails back to the caller (kafkajs' idempotent producer needs at least 1). */
@@ -41,9 +31,6 @@ export class KafkaConfig {
   /** Handlers running at once in the process, over every partition (events of one run never overlap). */
   readonly maxInFlight!: number;
 }
-
-/** The largest dedupe window: at about 120 bytes an id, 12 MiB of the memory budget. */
-export const DEDUPE_WINDOW_MAX = 100_000;
 
 const hostPort = /^[A-Za-z0-9.-]+:(\d{1,5})$/;
 
@@ -84,13 +71,6 @@ const kafkaEnvSchema = z.object({
   // -1 keeps dead letters forever, as Kafka's retention.ms does.
   KAFKA_DLQ_RETENTION_MS: optionalIntegerVar(-1, 2 ** 53 - 1),
   KAFKA_SESSION_TIMEOUT_MS: integerVar(6000, 300000, 30000),
-  KAFKA_HANDLER_TIMEOUT_MS: integerVar(100, 300000, 10000),
-  KAFKA_RETRY_BUDGET_MS: integerVar(0, 3_600_000, 30000),
-  KAFKA_RETRY_INITIAL_BACKOFF_MS: integerVar(1, 60000, 200),
-  KAFKA_RETRY_MAX_BACKOFF_MS: integerVar(1, 300000, 10000),
-  // About 120 bytes an id: the maximum is what the pod's memory budget holds (README, "Delivery guarantees and their limits").
-  KAFKA_DEDUPE_WINDOW_SIZE: integerVar(0, DEDUPE_WINDOW_MAX, 100_000),
-  KAFKA_MAX_EVENT_BYTES: integerVar(256, 10_485_760, 65536),
   KAFKA_REQUEST_TIMEOUT_MS: integerVar(100, 300000, 10000),
   KAFKA_PRODUCER_RETRIES: integerVar(1, 20, 5),
   // 16: what one pod may ask at once of a database pool (10-20 connections) and of Slack's rate limits
@@ -118,18 +98,6 @@ function kafkaCrossProblems(env: Partial<KafkaEnv>): EnvProblem[] {
       message: `must be set (${SASL_MECHANISMS.join(', ')}) when SASL credentials are given`,
     });
   }
-  const { KAFKA_RETRY_INITIAL_BACKOFF_MS: initial, KAFKA_RETRY_MAX_BACKOFF_MS: max } = env;
-  if (initial !== undefined && max !== undefined && max < initial) {
-    problems.push({ variable: 'KAFKA_RETRY_MAX_BACKOFF_MS', message: 'must not be below KAFKA_RETRY_INITIAL_BACKOFF_MS' });
-  }
-  // A rebalance waits for a member whose handler is running: the attempt must end, grace included, before the rebalance times out.
-  const handlerTimeout = env.KAFKA_HANDLER_TIMEOUT_MS;
-  if (handlerTimeout !== undefined && handlerTimeout + HANDLER_GRACE_MS >= REBALANCE_TIMEOUT_MS) {
-    problems.push({
-      variable: 'KAFKA_HANDLER_TIMEOUT_MS',
-      message: `must be below ${REBALANCE_TIMEOUT_MS - HANDLER_GRACE_MS} (the consumer's ${REBALANCE_TIMEOUT_MS} ms rebalance timeout less the ${HANDLER_GRACE_MS} ms grace of a timed-out handler)`,
-    });
-  }
   const { KAFKA_TOPIC_REPLICATION_FACTOR: replication, KAFKA_TOPIC_MIN_INSYNC_REPLICAS: minInsync } = env;
   if (replication !== undefined && minInsync !== undefined && minInsync > replication) {
     problems.push({ variable: 'KAFKA_TOPIC_MIN_INSYNC_REPLICAS', message: 'must not be above KAFKA_TOPIC_REPLICATION_FACTOR' });
@@ -154,12 +122,6 @@ function toKafkaConfig(env: KafkaEnv): KafkaConfig {
     topicMinInsyncReplicas: env.KAFKA_TOPIC_MIN_INSYNC_REPLICAS,
     deadLetterRetentionMs: env.KAFKA_DLQ_RETENTION_MS,
     sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
-    handlerTimeoutMs: env.KAFKA_HANDLER_TIMEOUT_MS,
-    retryBudgetMs: env.KAFKA_RETRY_BUDGET_MS,
-    retryInitialBackoffMs: env.KAFKA_RETRY_INITIAL_BACKOFF_MS,
-    retryMaxBackoffMs: env.KAFKA_RETRY_MAX_BACKOFF_MS,
-    dedupeWindowSize: env.KAFKA_DEDUPE_WINDOW_SIZE,
-    maxEventBytes: env.KAFKA_MAX_EVENT_BYTES,
     requestTimeoutMs: env.KAFKA_REQUEST_TIMEOUT_MS,
     producerRetries: env.KAFKA_PRODUCER_RETRIES,
     maxInFlight: env.KAFKA_MAX_IN_FLIGHT,

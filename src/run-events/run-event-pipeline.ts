@@ -5,7 +5,7 @@ import { KafkaBatchHandler, TopicHandler } from '../kafka/kafka-batch-handler';
 import { brokerErrorType } from '../kafka/kafka-errors';
 import { KafkaMetrics } from '../kafka/kafka-metrics';
 import { KafkaTracing } from '../kafka/kafka-tracing';
-import { HANDLER_GRACE_MS, KafkaConfig } from '../kafka/kafka.config';
+import { KafkaConfig } from '../kafka/kafka.config';
 import { InFlightLimit } from '../kafka/in-flight-limit';
 import { KeyedBatchRunner, Settlement } from '../kafka/keyed-batch-runner';
 import { keepTrying, sleep } from '../kafka/keep-trying';
@@ -17,6 +17,7 @@ import { PermanentEventError, RetryLaterError } from './run-event-errors';
 import { RunEventMetrics } from './run-event-metrics';
 import { decodeRunEvent, RunEventType } from './run-event.schema';
 import { nextRetryMs, RetryPolicy } from './retry-policy';
+import { HANDLER_GRACE_MS, RunEventsConfig } from './run-events.settings';
 
 /** Longest wait between two heartbeats while a retry backs off. */
 const HEARTBEAT_STEP_MS = 1000;
@@ -72,7 +73,8 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
   private readonly runner: KeyedBatchRunner;
 
   constructor(
-    private readonly config: KafkaConfig,
+    private readonly config: RunEventsConfig,
+    kafkaConfig: KafkaConfig,
     private readonly metrics: RunEventMetrics,
     private readonly kafkaMetrics: KafkaMetrics,
     private readonly deadLetters: DeadLetterWriter,
@@ -86,7 +88,7 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
       initialBackoffMs: config.retryInitialBackoffMs,
       maxBackoffMs: config.retryMaxBackoffMs,
     };
-    this.runner = new KeyedBatchRunner(new InFlightLimit(config.maxInFlight), {
+    this.runner = new KeyedBatchRunner(new InFlightLimit(kafkaConfig.maxInFlight), {
       heartbeatEveryMs: HEARTBEAT_STEP_MS,
       resolveEvery: RESOLVE_EVERY,
       // The lines of settled events leave the process before their offsets can be committed.
