@@ -53,16 +53,38 @@ const SESSION_TIMEOUT_MS = 30_000;
 const HEARTBEAT_MS = 3_000;
 
 async function consumeIo(config: ConsumeIoConfig): Promise<ConsumeIoResult> {
-  if (config.mode === 'pipeline') return consumeWithService(config);
-  if (config.mode === 'nest-stock') return consumeWithStockNest(config);
+  if (config.mode === 'pipeline') {
+    return consumeWithApp(config, async (handle) => {
+      const app = await startService({
+        kafka: { bootstrap: config.bootstrap, prefix: config.prefix, groupId: config.groupId, partitions: config.partitions },
+        env: { KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS), KAFKA_MAX_IN_FLIGHT: String(config.maxInFlight) },
+        handlers: { handle },
+      });
+      return () => stopService(app);
+    });
+  }
+  if (config.mode === 'nest-stock') {
+    return consumeWithApp(config, async (handle) => {
+      const app = await startStockNest({ ...config, sessionTimeoutMs: SESSION_TIMEOUT_MS, heartbeatMs: HEARTBEAT_MS }, handle);
+      return () => app.close();
+    });
+  }
   return consumeWithKafkajs(config);
 }
 
-async function consumeWithStockNest(config: ConsumeIoConfig): Promise<ConsumeIoResult> {
+/**
+ * Runs an application whose handler is the benchmark's stand-in (waits
+ * `handlerMs`, counts, records the most calls running at once) until every
+ * event is counted; `start` returns how to stop it.
+ */
+async function consumeWithApp(
+  config: ConsumeIoConfig,
+  start: (handle: () => Promise<void>) => Promise<() => Promise<void>>,
+): Promise<ConsumeIoResult> {
   const counter = new Counter(config.expected);
   let running = 0;
   let mostInFlight = 0;
-  const app = await startStockNest({ ...config, sessionTimeoutMs: SESSION_TIMEOUT_MS, heartbeatMs: HEARTBEAT_MS }, async () => {
+  const stop = await start(async () => {
     mostInFlight = Math.max(mostInFlight, ++running);
     await sleep(config.handlerMs);
     running -= 1;
@@ -70,29 +92,7 @@ async function consumeWithStockNest(config: ConsumeIoConfig): Promise<ConsumeIoR
   });
   await counter.done;
   const memory = process.memoryUsage();
-  await app.close();
-  return result(config, counter, mostInFlight, memory);
-}
-
-async function consumeWithService(config: ConsumeIoConfig): Promise<ConsumeIoResult> {
-  const counter = new Counter(config.expected);
-  let running = 0;
-  let mostInFlight = 0;
-  const app = await startService({
-    kafka: { bootstrap: config.bootstrap, prefix: config.prefix, groupId: config.groupId, partitions: config.partitions },
-    env: { KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS), KAFKA_MAX_IN_FLIGHT: String(config.maxInFlight) },
-    handlers: {
-      handle: async () => {
-        mostInFlight = Math.max(mostInFlight, ++running);
-        await sleep(config.handlerMs);
-        running -= 1;
-        counter.add();
-      },
-    },
-  });
-  await counter.done;
-  const memory = process.memoryUsage();
-  await stopService(app);
+  await stop();
   return result(config, counter, mostInFlight, memory);
 }
 
