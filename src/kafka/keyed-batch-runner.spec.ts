@@ -234,6 +234,8 @@ describe('KeyedBatchRunner', () => {
     const outcome = await runner.run(input, async (m) => {
       started.push(m.offset);
       stale = true;
+      // A handler of 3 ms: longer than the runner goes without asking isStale() again.
+      await new Promise((resolve) => setTimeout(resolve, 3));
       return 'settled';
     });
     expect(started).toEqual(['0']);

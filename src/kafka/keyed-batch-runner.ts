@@ -45,6 +45,8 @@ export interface KeyedBatchRunnerOptions<M extends KeyedMessage> {
 
 /** Longest run of already-resolved promises before the runner lets timers and I/O through. */
 const YIELD_AFTER_MS = 10;
+/** Longest time a batch goes on starting messages after a seek made it stale. */
+const STALE_CHECK_EVERY_MS = 1;
 
 /**
  * The Kafka key's bytes as a string (latin1 maps byte to character one to
@@ -73,6 +75,9 @@ class RunningBatch {
   unsettled = 0;
   failure: { error: unknown } | undefined;
   lastHeartbeat = performance.now();
+  /** The last answer of kafkajs' isStale(), and when it was asked (performance.now(); 0: never). */
+  stale = false;
+  staleCheckedAt = 0;
 
   constructor(
     readonly topic: string,
@@ -165,7 +170,7 @@ export class KeyedBatchRunner<M extends KeyedMessage = KafkaMessage> {
       resolvedLength = length;
       input.resolveOffset(offset);
     };
-    const mayStart = () => batch.failure === undefined && input.isRunning() && !input.isStale();
+    const mayStart = () => batch.failure === undefined && input.isRunning() && !this.isStale(input, batch);
 
     const runLane = async (lane: Lane): Promise<void> => {
       try {
@@ -198,7 +203,7 @@ export class KeyedBatchRunner<M extends KeyedMessage = KafkaMessage> {
           }
           batch.settled += 1;
           if (prefix.settle(index) && prefix.length - claimed >= this.resolveEvery) await resolve();
-          await this.breathe(input, batch);
+          if (this.mustBreathe(batch)) await this.breathe(input, batch);
         }
       } catch (error) {
         // A heartbeat that throws (a rebalance under way) stops the batch; kafkajs gets the error once the running messages settle.
@@ -235,6 +240,25 @@ export class KeyedBatchRunner<M extends KeyedMessage = KafkaMessage> {
       lane.indices.push(index);
     });
     return [...byKey.values()];
+  }
+
+  /**
+   * kafkajs' isStale() (a seek was asked for the partition) builds a string
+   * at every call; a seek is asynchronous anyway, so it is asked at most once
+   * every STALE_CHECK_EVERY_MS per batch rather than before every message.
+   */
+  private isStale(input: BatchInput<M>, batch: RunningBatch): boolean {
+    if (batch.stale) return true;
+    const now = performance.now();
+    if (now - batch.staleCheckedAt < STALE_CHECK_EVERY_MS) return false;
+    batch.staleCheckedAt = now;
+    return (batch.stale = input.isStale());
+  }
+
+  /** True when a heartbeat or a turn of the event loop is due (checked without a promise per message). */
+  private mustBreathe(batch: RunningBatch): boolean {
+    const now = performance.now();
+    return now - batch.lastHeartbeat >= this.heartbeatEveryMs || now - this.lastTurn >= YIELD_AFTER_MS;
   }
 
   /** Between two messages: a heartbeat when one is due, and a turn of the event loop when the runner has kept it too long. */

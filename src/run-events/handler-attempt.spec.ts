@@ -1,47 +1,43 @@
-import { HandlerTimeoutError, runAttempt } from './handler-attempt';
+import { HandlerAttempts, HandlerTimeoutError } from './handler-attempt';
 
-/** Counts heartbeats; the attempts below run on real timers, in tens of milliseconds. */
-function options(timeoutMs: number, graceMs: number) {
+/** Attempts with a 10 ms heartbeat step, counting heartbeats; they run on real timers, in tens of milliseconds. */
+function attempts(timeoutMs: number, graceMs: number, heartbeat?: () => Promise<void>) {
   const beats = { count: 0 };
-  return {
-    beats,
-    options: {
-      timeoutMs,
-      graceMs,
-      heartbeatEveryMs: 10,
-      heartbeat: async () => {
-        beats.count += 1;
-      },
-    },
-  };
+  const attempts = new HandlerAttempts({ timeoutMs, graceMs, heartbeatEveryMs: 10 });
+  const beat =
+    heartbeat ??
+    (async () => {
+      beats.count += 1;
+    });
+  return { beats, run: (handler: (attempt: AbortController) => Promise<void>) => attempts.run(handler, beat) };
 }
 
 const after = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('runAttempt', () => {
+describe('HandlerAttempts', () => {
   it('returns success, and a handler error as a failure, without aborting the signal', async () => {
     let signal: AbortSignal | undefined;
-    const ok = await runAttempt(async (attempt) => void (signal = attempt.signal), options(1000, 100).options);
+    const ok = await attempts(1000, 100).run(async (attempt) => void (signal = attempt.signal));
     expect(ok).toEqual({ ok: true });
     expect(signal?.aborted).toBe(false);
-    const failure = await runAttempt(() => Promise.reject(new Error('slack unavailable')), options(1000, 100).options);
+    const failure = await attempts(1000, 100).run(() => Promise.reject(new Error('slack unavailable')));
     expect(failure).toEqual({ ok: false, error: new Error('slack unavailable') });
   });
 
   it('turns a synchronous throw into a failure', async () => {
-    const failure = await runAttempt(() => {
+    const failure = await attempts(1000, 100).run(() => {
       throw new Error('bad state');
-    }, options(1000, 100).options);
+    });
     expect(failure).toMatchObject({ ok: false, error: new Error('bad state') });
   });
 
   it('heartbeats while a slow handler runs', async () => {
-    const { beats, options: slow } = options(20000, 100);
+    const { beats, run } = attempts(20000, 100);
     // The handler returns only once it has seen three heartbeats go out during its attempt.
     const handler = async () => {
       while (beats.count < 3) await after(5);
     };
-    await expect(runAttempt(handler, slow)).resolves.toEqual({ ok: true });
+    await expect(run(handler)).resolves.toEqual({ ok: true });
   });
 
   it('keeps the attempt going when a heartbeat fails, for the next one after it to report', async () => {
@@ -50,21 +46,18 @@ describe('runAttempt', () => {
       calls += 1;
       return Promise.reject(new Error('rebalance in progress'));
     };
-    const failing = { ...options(20000, 100).options, heartbeat };
     const handler = async () => {
       while (calls < 2) await after(5);
     };
-    await expect(runAttempt(handler, failing)).resolves.toEqual({ ok: true });
+    await expect(attempts(20000, 100, heartbeat).run(handler)).resolves.toEqual({ ok: true });
   });
 
   it('times out: aborts the signal with the timeout error, and waits for a handler that stops', async () => {
     let settledAt: number | undefined;
-    const result = await runAttempt(
-      ({ signal }) =>
-        new Promise<void>((_resolve, reject) => {
-          signal.addEventListener('abort', () => setTimeout(() => reject(signal.reason), 20));
-        }).finally(() => (settledAt = Date.now())),
-      options(50, 1000).options,
+    const result = await attempts(50, 1000).run(({ signal }) =>
+      new Promise<void>((_resolve, reject) => {
+        signal.addEventListener('abort', () => setTimeout(() => reject(signal.reason), 20));
+      }).finally(() => (settledAt = Date.now())),
     );
     expect(result.ok).toBe(false);
     if (result.ok) return;
@@ -76,13 +69,23 @@ describe('runAttempt', () => {
   });
 
   it('counts a handler that finishes after the timeout as failed', async () => {
-    const result = await runAttempt(async () => void (await after(80)), options(30, 1000).options);
+    const result = await attempts(30, 1000).run(async () => void (await after(80)));
     expect(result).toMatchObject({ ok: false, error: expect.any(HandlerTimeoutError) });
+  });
+
+  it('times out each of several attempts at its own deadline, with one watch for all', async () => {
+    const { run } = attempts(50, 1000);
+    const first = run(() => new Promise<void>((_resolve, reject) => setTimeout(() => reject(new Error('stopped')), 70)));
+    await after(30);
+    // Started 30 ms after the first, it ends 40 ms into its own 50: after the first timed out, before its own deadline.
+    const second = run(() => after(40).then(() => undefined));
+    await expect(first).resolves.toMatchObject({ ok: false, error: expect.any(HandlerTimeoutError) });
+    await expect(second).resolves.toEqual({ ok: true });
   });
 
   it('abandons a handler that ignores its signal past the grace, and tells when it settles', async () => {
     let finish!: () => void;
-    const result = await runAttempt(() => new Promise<void>((resolve) => (finish = resolve)), options(20, 20).options);
+    const result = await attempts(20, 20).run(() => new Promise<void>((resolve) => (finish = resolve)));
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.abandoned?.settled).toBe(false);

@@ -37,14 +37,15 @@ export interface AttemptOptions {
   /** Time a timed-out attempt is given to settle before it is abandoned. */
   graceMs: number;
   heartbeatEveryMs: number;
-  heartbeat: () => Promise<void>;
 }
 
 const TIMED_OUT = Symbol('timed out');
 const SUCCEEDED: AttemptResult = { ok: true };
+const succeeded = (): AttemptResult => SUCCEEDED;
+const failed = (error: unknown): AttemptResult => ({ ok: false, error });
 
 /**
- * Runs one attempt of a handler, given the attempt's AbortController (a
+ * Runs attempts of handlers, each given the attempt's AbortController (a
  * handler reads its signal). A promise cannot be cancelled, so at
  * `timeoutMs` the attempt's signal aborts and the attempt counts as failed
  * with a HandlerTimeoutError; it then has `graceMs` to settle, or is returned
@@ -52,42 +53,94 @@ const SUCCEEDED: AttemptResult = { ok: true };
  * Meanwhile the consumer heartbeats, so a slow handler keeps the group
  * membership, and its partition cannot move to another member while it runs.
  */
-export async function runAttempt(run: (attempt: AbortController) => Promise<void>, options: AttemptOptions): Promise<AttemptResult> {
-  const controller = new AbortController();
-  const settled = (async () => run(controller))().then(
-    () => SUCCEEDED,
-    (error: unknown): AttemptResult => ({ ok: false, error }),
-  );
-  const result = await within(settled, options.timeoutMs, options);
-  if (result !== TIMED_OUT) return result;
-  const error = new HandlerTimeoutError(`handler timed out after ${options.timeoutMs} ms`);
-  controller.abort(error);
-  if ((await within(settled, options.graceMs, options)) !== TIMED_OUT) return { ok: false, error };
-  const abandoned: AbandonedAttempt = {
-    settled: false,
-    done: settled.then(() => {
-      abandoned.settled = true;
-    }),
-  };
-  return { ok: false, error, abandoned };
+export class HandlerAttempts {
+  private readonly timeout: DeadlineWatch;
+  private readonly grace: DeadlineWatch;
+
+  constructor(private readonly options: AttemptOptions) {
+    this.timeout = new DeadlineWatch(options.timeoutMs, options.heartbeatEveryMs);
+    this.grace = new DeadlineWatch(options.graceMs, options.heartbeatEveryMs);
+  }
+
+  async run(run: (attempt: AbortController) => Promise<void>, heartbeat: () => Promise<void>): Promise<AttemptResult> {
+    const controller = new AbortController();
+    let settled: Promise<AttemptResult>;
+    try {
+      settled = Promise.resolve(run(controller)).then(succeeded, failed);
+    } catch (error) {
+      settled = Promise.resolve(failed(error));
+    }
+    const result = await this.timeout.within(settled, heartbeat);
+    if (result !== TIMED_OUT) return result;
+    const error = new HandlerTimeoutError(`handler timed out after ${this.options.timeoutMs} ms`);
+    controller.abort(error);
+    if ((await this.grace.within(settled, heartbeat)) !== TIMED_OUT) return { ok: false, error };
+    const abandoned: AbandonedAttempt = {
+      settled: false,
+      done: settled.then(() => {
+        abandoned.settled = true;
+      }),
+    };
+    return { ok: false, error, abandoned };
+  }
 }
 
-/** `pending`'s value, or TIMED_OUT after `ms`; heartbeats every `heartbeatEveryMs` meanwhile. */
-function within<T>(pending: Promise<T>, ms: number, options: AttemptOptions): Promise<T | typeof TIMED_OUT> {
-  return new Promise((resolve) => {
-    const deadline = Date.now() + ms;
-    const tick = () => {
-      const leftMs = deadline - Date.now();
-      if (leftMs <= 0) return resolve(TIMED_OUT);
-      // A failed heartbeat (a rebalance, say) is not acted on here: kafkajs' next
-      // heartbeat, once the attempt is over, throws it again and ends the batch.
-      options.heartbeat().catch(() => undefined);
-      timer = setTimeout(tick, Math.min(options.heartbeatEveryMs, leftMs));
-    };
-    let timer = setTimeout(tick, Math.min(options.heartbeatEveryMs, ms));
-    void pending.then((value) => {
-      clearTimeout(timer);
-      resolve(value);
+interface Watched {
+  readonly deadline: number;
+  readonly heartbeat: () => Promise<void>;
+  readonly timedOut: () => void;
+}
+
+/**
+ * Promises watched against one duration: each gives its value, or TIMED_OUT
+ * once `ms` have passed, and the heartbeats of those still pending are called
+ * every `heartbeatEveryMs`. One timer serves every watched promise: a timer
+ * of its own for each event's attempt was a large part of what a fast
+ * handler's event cost (docs/benchmarks.md). Every promise is watched for the
+ * same duration, so none is due before the timer next fires.
+ */
+class DeadlineWatch {
+  private readonly watched = new Set<Watched>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ms: number,
+    private readonly heartbeatEveryMs: number,
+  ) {}
+
+  within<T>(pending: Promise<T>, heartbeat: () => Promise<void>): Promise<T | typeof TIMED_OUT> {
+    return new Promise((resolve) => {
+      const entry: Watched = { deadline: performance.now() + this.ms, heartbeat, timedOut: () => resolve(TIMED_OUT) };
+      this.watched.add(entry);
+      if (this.timer === undefined) this.arm(Math.min(this.heartbeatEveryMs, this.ms));
+      void pending.then((value) => {
+        if (this.watched.delete(entry)) resolve(value);
+      });
     });
-  });
+  }
+
+  private arm(ms: number): void {
+    // Unreferenced: what a pending attempt waits for keeps the process alive, not its watch.
+    this.timer = setTimeout(() => this.tick(), ms).unref();
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    const heartbeats = new Set<() => Promise<void>>();
+    let nextDeadline = Infinity;
+    for (const entry of this.watched) {
+      if (entry.deadline <= now) {
+        this.watched.delete(entry);
+        entry.timedOut();
+      } else {
+        heartbeats.add(entry.heartbeat);
+        nextDeadline = Math.min(nextDeadline, entry.deadline);
+      }
+    }
+    // A failed heartbeat (a rebalance, say) is not acted on here: kafkajs' next
+    // heartbeat, once the attempt is over, throws it again and ends the batch.
+    for (const heartbeat of heartbeats) heartbeat().catch(() => undefined);
+    if (this.watched.size > 0) this.arm(Math.max(1, Math.min(this.heartbeatEveryMs, nextDeadline - now)));
+  }
 }

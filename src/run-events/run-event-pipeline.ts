@@ -12,7 +12,7 @@ import { keepTrying, sleep } from '../kafka/keep-trying';
 import { AppLogger } from '../runtime/logger';
 import { DeadLetter, DeadLetterKind, DeadLetterWriter } from './dead-letter-writer';
 import { DedupeWindow } from './dedupe-window';
-import { HandlerAttemptContext, HandlerTimeoutError, runAttempt } from './handler-attempt';
+import { HandlerAttemptContext, HandlerAttempts, HandlerTimeoutError } from './handler-attempt';
 import { PermanentEventError, RetryLaterError } from './run-event-errors';
 import { RunEventMetrics } from './run-event-metrics';
 import { decodeRunEvent, RunEventType } from './run-event.schema';
@@ -71,6 +71,8 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
   private readonly writtenWhilePaused = new Map<string, string>();
   /** Runs each batch's messages: runs concurrently, each run's events in order, KAFKA_MAX_IN_FLIGHT handlers at most. */
   private readonly runner: KeyedBatchRunner;
+  /** Times out and heartbeats handler attempts, one timer for all of them. */
+  private readonly attempts: HandlerAttempts;
 
   constructor(
     private readonly config: RunEventsConfig,
@@ -95,6 +97,7 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
       beforeResolve: () => this.logger.written(),
     });
     kafkaMetrics.observeConcurrency(this.runner);
+    this.attempts = new HandlerAttempts({ timeoutMs: config.handlerTimeoutMs, graceMs: HANDLER_GRACE_MS, heartbeatEveryMs: HEARTBEAT_STEP_MS });
   }
 
   onModuleDestroy(): void {
@@ -184,12 +187,10 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
     const started = performance.now();
     for (let attempt = 1; ; attempt += 1) {
       // The handler's context carries the attempt's AbortSignal.
-      const result = await runAttempt((controller) => handler.call(event, new HandlerAttemptContext(handler.contextArgs(message), controller)), {
-        timeoutMs: this.config.handlerTimeoutMs,
-        graceMs: HANDLER_GRACE_MS,
-        heartbeatEveryMs: HEARTBEAT_STEP_MS,
-        heartbeat: payload.heartbeat,
-      });
+      const result = await this.attempts.run(
+        (controller) => handler.call(event, new HandlerAttemptContext(handler.contextArgs(message), controller)),
+        payload.heartbeat,
+      );
       if (result.ok) break;
       const { error, abandoned } = result;
       const reason = error instanceof Error ? error.message : String(error);

@@ -38,6 +38,9 @@ function isoTimeCachedPerMs(): string {
   return cachedTime;
 }
 
+/** Largest write(2) of log lines to stdout. */
+const WRITE_BYTES = 64 * 1024;
+
 /**
  * pino's asynchronous stdout destination, which can also say when every line
  * given to it has left the process: `flush(done)` calls back once the write in
@@ -46,9 +49,12 @@ function isoTimeCachedPerMs(): string {
  */
 class StdoutDestination implements DestinationStream {
   // Asynchronous writes keep logging off the hot path; pino flushes them at exit.
-  // A small maxWrite bounds the chunk sonic-boom re-measures on every write
-  // (2.0 µs → 0.8 µs a line, docs/benchmarks.md).
-  private readonly stream = pino.destination({ dest: 1, sync: false, maxWrite: 4096 });
+  // In buffer mode sonic-boom keeps each chunk's length as a number: a line
+  // costs its encoding, not a re-measure of the pending chunk (as in its
+  // string mode), so writes can be large. One write(2) of up to WRITE_BYTES
+  // per round trip to libuv's thread pool keeps up with a busy consumer,
+  // where 4 KiB writes fell behind it (docs/benchmarks.md).
+  private readonly stream = pino.destination({ dest: 1, sync: false, contentMode: 'buffer', maxWrite: WRITE_BYTES });
   /** A line was given to the stream and its 'drain' (everything written) has not come yet. */
   private writing = false;
 
@@ -58,7 +64,8 @@ class StdoutDestination implements DestinationStream {
 
   write(line: string): void {
     this.writing = true;
-    this.stream.write(line);
+    // sonic-boom's buffer mode takes Buffers; its types know only strings.
+    this.stream.write(Buffer.from(line) as unknown as string);
   }
 
   flush(done: () => void): void {
