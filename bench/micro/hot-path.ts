@@ -66,9 +66,10 @@ const isoPerLine = pino(options([...logger.REDACTED_PATHS], pino.stdTimeFunction
 measure('log line: explicit redact paths, isoTime per line', (i) => line(isoPerLine, i));
 process.stdout.write(`(${(written / 2 ** 20).toFixed(0)} MiB of log lines formatted)\n`);
 
-// The destination: sonic-boom, asynchronous, as createDestination() builds it. While a
-// write is in flight, lines are appended to a pending chunk of at most maxWrite bytes,
-// whose byte length sonic-boom measures again on every write.
+// The destination: sonic-boom, asynchronous. In its string mode (before), while a write
+// is in flight, lines are appended to a pending chunk of at most maxWrite bytes, whose
+// byte length sonic-boom measures again on every write. In its buffer mode (as
+// createDestination() builds it now) a line is encoded once and its length kept as a number.
 let text = '';
 new logger.AppLogger({ level: 'info', format: 'json' }, { write: (formatted: string) => void (text = formatted) })
   .child('RunEventPipeline')
@@ -78,6 +79,10 @@ for (const maxWrite of [16 * 1024, 4 * 1024]) {
   const destination = pino.destination({ dest: '/dev/null', sync: false, maxWrite });
   measure(`destination: one ${text.length}-byte line into sonic-boom, maxWrite ${maxWrite / 1024} KiB`, () => destination.write(text));
 }
+const buffered = pino.destination({ dest: '/dev/null', sync: false, contentMode: 'buffer', maxWrite: 64 * 1024 });
+measure(`destination: one ${text.length}-byte line into sonic-boom, buffer mode, maxWrite 64 KiB (as now)`, () =>
+  buffered.write(Buffer.from(text) as unknown as string),
+);
 
 // ---- decode and validate
 measure('decode: JSON.parse(value.toString()) only (what the kafkajs baselines do)', (i) => JSON.parse(values[i].toString()));
