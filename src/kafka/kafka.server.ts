@@ -30,6 +30,11 @@ export const FETCH_MAX_BYTES_PER_PARTITION = 1024 * 1024;
 /** A Nest-wrapped @EventPattern handler, as ServerKafka keeps it. */
 type NestHandler = (data: unknown, context: KafkaContext) => unknown;
 
+/** A handler's result, done: an Observable (Nest's error path returns one) is run to its end, and its error thrown. */
+const untilComplete = (result: unknown): Promise<void> | void => {
+  if (isObservable(result)) return lastValueFrom(result, { defaultValue: undefined }).then(() => undefined);
+};
+
 /**
  * The Nest Kafka transport, for any payload, with what the stock ServerKafka lacks:
  * - it starts without a broker and connects in the background;
@@ -169,10 +174,7 @@ export class KafkaServer extends ServerKafka {
   private topicHandler(handler: NestHandler, { batch, heartbeat }: EachBatchPayload): TopicHandler {
     return {
       contextArgs: (message: KafkaMessage) => [message, batch.partition, batch.topic, this.consumer!, heartbeat, this.producer!],
-      call: async (data, context) => {
-        const result = await handler(data, context);
-        if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
-      },
+      call: (data, context) => Promise.resolve(handler(data, context)).then(untilComplete),
     };
   }
 

@@ -93,4 +93,14 @@ describe('HandlerAttempts', () => {
     await result.abandoned!.done;
     expect(result.abandoned!.settled).toBe(true);
   });
+
+  it('tells when an abandoned handler settles by rejecting, without an unhandled rejection', async () => {
+    let fail!: (error: Error) => void;
+    const result = await attempts(20, 20).run(() => new Promise<void>((_resolve, reject) => (fail = reject)));
+    if (result.ok) throw new Error('expected a failed attempt');
+    expect(result.abandoned?.settled).toBe(false);
+    fail(new Error('gave up late'));
+    await result.abandoned!.done;
+    expect(result.abandoned!.settled).toBe(true);
+  });
 });

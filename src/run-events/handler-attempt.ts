@@ -41,7 +41,6 @@ export interface AttemptOptions {
 
 const TIMED_OUT = Symbol('timed out');
 const SUCCEEDED: AttemptResult = { ok: true };
-const succeeded = (): AttemptResult => SUCCEEDED;
 const failed = (error: unknown): AttemptResult => ({ ok: false, error });
 
 /**
@@ -52,6 +51,9 @@ const failed = (error: unknown): AttemptResult => ({ ok: false, error });
  * as abandoned, so the caller never starts another attempt beside it.
  * Meanwhile the consumer heartbeats, so a slow handler keeps the group
  * membership, and its partition cannot move to another member while it runs.
+ *
+ * Not an async function: an attempt that settles in time costs one promise
+ * (the watch's), which matters at tens of thousands of events a second.
  */
 export class HandlerAttempts {
   private readonly timeout: DeadlineWatch;
@@ -62,24 +64,28 @@ export class HandlerAttempts {
     this.grace = new DeadlineWatch(options.graceMs, options.heartbeatEveryMs);
   }
 
-  async run(run: (attempt: AbortController) => Promise<void>, heartbeat: () => Promise<void>): Promise<AttemptResult> {
+  run(run: (attempt: AbortController) => Promise<void>, heartbeat: () => Promise<void>): Promise<AttemptResult> {
     const controller = new AbortController();
-    let settled: Promise<AttemptResult>;
+    let pending: Promise<unknown>;
     try {
-      settled = Promise.resolve(run(controller)).then(succeeded, failed);
+      pending = Promise.resolve(run(controller));
     } catch (error) {
-      settled = Promise.resolve(failed(error));
+      return Promise.resolve(failed(error));
     }
-    const result = await this.timeout.within(settled, heartbeat);
-    if (result !== TIMED_OUT) return result;
+    return this.timeout.within(pending, heartbeat).then((result) => (result !== TIMED_OUT ? result : this.timedOut(pending, controller, heartbeat)));
+  }
+
+  /** The attempt ran past its timeout: abort its signal, give it the grace, and abandon it if it still runs. */
+  private async timedOut(pending: Promise<unknown>, controller: AbortController, heartbeat: () => Promise<void>): Promise<AttemptResult> {
     const error = new HandlerTimeoutError(`handler timed out after ${this.options.timeoutMs} ms`);
     controller.abort(error);
-    if ((await this.grace.within(settled, heartbeat)) !== TIMED_OUT) return { ok: false, error };
+    if ((await this.grace.within(pending, heartbeat)) !== TIMED_OUT) return { ok: false, error };
     const abandoned: AbandonedAttempt = {
       settled: false,
-      done: settled.then(() => {
-        abandoned.settled = true;
-      }),
+      done: pending.then(
+        () => void (abandoned.settled = true),
+        () => void (abandoned.settled = true),
+      ),
     };
     return { ok: false, error, abandoned };
   }
@@ -108,14 +114,20 @@ class DeadlineWatch {
     private readonly heartbeatEveryMs: number,
   ) {}
 
-  within<T>(pending: Promise<T>, heartbeat: () => Promise<void>): Promise<T | typeof TIMED_OUT> {
+  /** The attempt's result once `pending` settles (a rejection is a failed attempt), or TIMED_OUT after `ms`. */
+  within(pending: Promise<unknown>, heartbeat: () => Promise<void>): Promise<AttemptResult | typeof TIMED_OUT> {
     return new Promise((resolve) => {
       const entry: Watched = { deadline: performance.now() + this.ms, heartbeat, timedOut: () => resolve(TIMED_OUT) };
       this.watched.add(entry);
       if (this.timer === undefined) this.arm(Math.min(this.heartbeatEveryMs, this.ms));
-      void pending.then((value) => {
-        if (this.watched.delete(entry)) resolve(value);
-      });
+      pending.then(
+        () => {
+          if (this.watched.delete(entry)) resolve(SUCCEEDED);
+        },
+        (error: unknown) => {
+          if (this.watched.delete(entry)) resolve(failed(error));
+        },
+      );
     });
   }
 

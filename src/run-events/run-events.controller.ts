@@ -2,7 +2,7 @@ import { Controller, UseFilters } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import type { HandlerAttemptContext } from './handler-attempt';
 import { RethrowHandlerErrors } from './rethrow-handler-errors.filter';
-import { RunEventHandlers } from './run-event-handlers';
+import { RunEventHandlerContext, RunEventHandlers } from './run-event-handlers';
 import { RUN_EVENTS_TOPIC } from './run-event-topics';
 import type { RunEvent } from './run-event.schema';
 
@@ -15,12 +15,20 @@ export class RunEventsController {
   // The untyped overload: the typed one declares every argument after the payload `unknown`.
   @EventPattern<string>(RUN_EVENTS_TOPIC)
   handle(@Payload() event: RunEvent, @Ctx() context: HandlerAttemptContext): Promise<void> {
-    // A getter, so the signal is made only for a handler that reads it (see HandlerAttemptContext).
-    return this.handlers.handle(event, {
-      get signal() {
-        return context.signal;
-      },
-    });
+    return this.handlers.handle(event, new AttemptSignal(context));
+  }
+}
+
+/** What a feature's handler gets of the attempt: its signal, made only when read (see HandlerAttemptContext). */
+class AttemptSignal implements RunEventHandlerContext {
+  readonly #attempt: HandlerAttemptContext;
+
+  constructor(attempt: HandlerAttemptContext) {
+    this.#attempt = attempt;
+  }
+
+  get signal(): AbortSignal {
+    return this.#attempt.signal;
   }
 }
 
