@@ -80,13 +80,8 @@ export class HandlerAttempts {
     const error = new HandlerTimeoutError(`handler timed out after ${this.options.timeoutMs} ms`);
     controller.abort(error);
     if ((await this.grace.within(pending, heartbeat)) !== TIMED_OUT) return { ok: false, error };
-    const abandoned: AbandonedAttempt = {
-      settled: false,
-      done: pending.then(
-        () => void (abandoned.settled = true),
-        () => void (abandoned.settled = true),
-      ),
-    };
+    const markSettled = () => void (abandoned.settled = true);
+    const abandoned: AbandonedAttempt = { settled: false, done: pending.then(markSettled, markSettled) };
     return { ok: false, error, abandoned };
   }
 }
