@@ -9,6 +9,7 @@ import { profileTable, resultsTable, Sections, targets, topFunctionsTable } from
 import { backlogSuite } from './suites/backlog';
 import { consumeSuite } from './suites/consume';
 import { consumeIoSuite } from './suites/consume-io';
+import { failingRunSuite } from './suites/failing-run';
 import { BenchContext, ROOT } from './suites/context';
 import { latencySuite } from './suites/latency';
 import { probesSuite } from './suites/probes';
@@ -23,7 +24,7 @@ import { startupSuite } from './suites/startup';
  *
  * Environment: KAFKA_BOOTSTRAP_SERVERS (use that broker instead of starting
  * one), BENCH_RUNS (repetitions, default 3), BENCH_SUITES (comma-separated
- * subset of consume,consume-io,publish,latency,probes,startup,backlog).
+ * subset of consume,consume-io,publish,latency,probes,startup,backlog,failing-run).
  */
 const SUITES = {
   consume: consumeSuite,
@@ -33,6 +34,7 @@ const SUITES = {
   probes: probesSuite,
   startup: startupSuite,
   backlog: backlogSuite,
+  'failing-run': failingRunSuite,
 };
 type SuiteName = keyof typeof SUITES;
 

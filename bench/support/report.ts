@@ -2,6 +2,7 @@ import type { BacklogSection } from '../suites/backlog';
 import { BACKLOG_PEAK_SHARE } from '../suites/backlog';
 import type { ConsumeSection } from '../suites/consume';
 import type { ConsumeIoSection } from '../suites/consume-io';
+import type { FailingRunSection } from '../suites/failing-run';
 import type { LatencySection } from '../suites/latency';
 import type { ProbesSection } from '../suites/probes';
 import type { PublishSection } from '../suites/publish';
@@ -17,6 +18,7 @@ export interface Sections {
   probes?: ProbesSection;
   startup?: StartupSection;
   backlog?: BacklogSection;
+  'failing-run'?: FailingRunSection;
 }
 
 export interface Target {
@@ -53,6 +55,12 @@ export function targets(s: Sections): Target[] {
     atMost('idle RSS: service / minimal Nest app', s.startup.ratios.idleRss, 1.3);
   }
   if (s.backlog) atMost('backlog peak RSS / pod memory limit', s.backlog.ratios.manifestPeakVsLimit, BACKLOG_PEAK_SHARE);
+  const failing = s['failing-run'];
+  if (failing) {
+    // An absolute bound, in seconds: the other partitions' p99 while one run fails for 20 s.
+    const p99 = failing.modes.failing.otherPartitions.p99Ms.median / 1000;
+    list.push({ figure: 'failing-run: other partitions p99 (s) during a one-run failure', ratio: p99, max: 1, met: p99 <= 1 });
+  }
   return list;
 }
 
@@ -68,7 +76,8 @@ function cell(summary: Summary, format: (n: number) => string, unit: string): st
 function targetCell(all: Target[], figure: string): string {
   const target = all.find((t) => t.figure === figure);
   if (!target) return '';
-  const bound = target.min !== undefined ? `≥ ${target.min}x` : `≤ ${target.max}x`;
+  const unit = target.figure.includes('(s)') ? ' s' : 'x';
+  const bound = target.min !== undefined ? `≥ ${target.min}${unit}` : `≤ ${target.max}${unit}`;
   return `${bound} ${target.met ? 'met' : '**missed**'}`;
 }
 
@@ -175,6 +184,20 @@ export function resultsTable(s: Sections): string {
       cell(b['node-defaults'].peakRssMb, fixed(1), 'MiB'), s.backlog.ratios.manifestVsNodeDefaults);
     row('  time to drain, start-up included: manifest NODE_OPTIONS vs Node defaults', cell(b.manifest.drainMs, int, 'ms'),
       cell(b['node-defaults'].drainMs, int, 'ms'), b.manifest.drainMs.median / b['node-defaults'].drainMs.median);
+  }
+  const failing = s['failing-run'];
+  if (failing) {
+    const f = failing.modes;
+    const ms = (mode: keyof typeof f, where: 'samePartition' | 'otherPartitions', key: 'p50Ms' | 'p99Ms' | 'maxMs') => cell(f[mode][where][key], int, 'ms');
+    const blip = `one run failing ${failing.failForMs / 1000} s, ${failing.ratePerSecond}/s on ${failing.partitions} partitions`;
+    row(`Other runs' latency p99, other partitions, ${blip}: vs no failure`, ms('failing', 'otherPartitions', 'p99Ms'), ms('healthy', 'otherPartitions', 'p99Ms'),
+      f.failing.otherPartitions.p99Ms.median / f.healthy.otherPartitions.p99Ms.median, targetCell(all, 'failing-run: other partitions p99 (s) during a one-run failure'));
+    row('  other partitions p50 / max', `${ms('failing', 'otherPartitions', 'p50Ms')} / ${ms('failing', 'otherPartitions', 'maxMs')}`,
+      `${ms('healthy', 'otherPartitions', 'p50Ms')} / ${ms('healthy', 'otherPartitions', 'maxMs')}`, '');
+    row("  the failing run's partition p50 / p99 / max (they wait for it)",
+      `${ms('failing', 'samePartition', 'p50Ms')} / ${ms('failing', 'samePartition', 'p99Ms')} / ${ms('failing', 'samePartition', 'maxMs')}`,
+      `${ms('healthy', 'samePartition', 'p50Ms')} / ${ms('healthy', 'samePartition', 'p99Ms')} / ${ms('healthy', 'samePartition', 'maxMs')}`, '');
+    row('  the failing run handled after / attempts', `${cell(f.failing.failingHandledAfterMs, int, 'ms')} / ${cell(f.failing.failingAttempts, int, '')}`, '', '');
   }
   return markdown(['Figure', 'Service', 'Baseline', 'Ratio', 'Target'], rows);
 }

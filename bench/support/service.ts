@@ -23,7 +23,9 @@ export interface HandlerStandIn {
 export interface ServiceOptions {
   kafka: { bootstrap: string; prefix: string; groupId: string; partitions?: number };
   env?: Record<string, string>;
-  handlers: HandlerStandIn;
+  /** A stand-in for RunEventHandlers; without one, `register` registers handlers on the real one, as a feature does. */
+  handlers?: HandlerStandIn;
+  register?: (handlers: import('../../src/run-events/run-event-handlers').RunEventHandlers) => void;
 }
 
 /**
@@ -45,11 +47,11 @@ export async function startService(options: ServiceOptions): Promise<NestFastify
     ...options.env,
   });
   return dist.app.createApp(settings, async (root, adapter) => {
-    const moduleRef = await Test.createTestingModule({ imports: [root] })
-      .overrideProvider(dist.handlers.RunEventHandlers)
-      .useValue(options.handlers)
-      .compile();
-    return moduleRef.createNestApplication<NestFastifyApplication>(adapter, { bufferLogs: true, abortOnError: false });
+    let builder = Test.createTestingModule({ imports: [root] });
+    if (options.handlers) builder = builder.overrideProvider(dist.handlers.RunEventHandlers).useValue(options.handlers);
+    const app = (await builder.compile()).createNestApplication<NestFastifyApplication>(adapter, { bufferLogs: true, abortOnError: false });
+    options.register?.(app.get(dist.handlers.RunEventHandlers));
+    return app;
   });
 }
 

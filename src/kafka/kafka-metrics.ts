@@ -8,6 +8,12 @@ export interface ConcurrencySource {
   oldestBlockedMs(): number;
 }
 
+/** What the pause gauges read at scrape time (PartitionWaits). */
+export interface PauseSource {
+  pausedByReason(): Array<{ topic: string; reason: string; count: number }>;
+  oldestWaitingMs(): number;
+}
+
 /** The Kafka clients' own metrics, for any payload: connections, rebalances, crashes, produce outcomes, lag, and the consumer's concurrency. */
 @Injectable()
 export class KafkaMetrics {
@@ -23,7 +29,10 @@ export class KafkaMetrics {
   readonly handlersInFlight: Gauge;
   readonly eventsWaiting: Gauge<'topic' | 'partition'>;
   readonly oldestBlockedSeconds: Gauge;
+  readonly pausedPartitions: Gauge<'topic' | 'reason'>;
+  readonly oldestWaitingSeconds: Gauge;
   private concurrency?: ConcurrencySource;
+  private pauses?: PauseSource;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -101,10 +110,28 @@ export class KafkaMetrics {
     });
     this.oldestBlockedSeconds = new Gauge({
       name: 'coffeebuddy_kafka_oldest_blocked_event_seconds',
-      help: 'How long the longest-held event has waited behind a still-running (e.g. retrying) event of its run; 0 when none.',
+      help: 'How long the longest-held event has waited behind a still-running event of its run, or waited itself for its next attempt (its partition paused); 0 when none.',
       registers,
       collect() {
-        this.set((metrics.concurrency?.oldestBlockedMs() ?? 0) / 1000);
+        this.set(Math.max(metrics.concurrency?.oldestBlockedMs() ?? 0, metrics.pauses?.oldestWaitingMs() ?? 0) / 1000);
+      },
+    });
+    this.pausedPartitions = new Gauge({
+      name: 'coffeebuddy_kafka_paused_partitions',
+      help: 'Partitions paused while one of their events waits, by topic and reason: retry (its next attempt), outage (its dependency is down), dead_letter_refused (its dead letter is not written yet).',
+      labelNames: ['topic', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { topic, reason, count } of metrics.pauses?.pausedByReason() ?? []) this.set({ topic, reason }, count);
+      },
+    });
+    this.oldestWaitingSeconds = new Gauge({
+      name: 'coffeebuddy_kafka_oldest_waiting_event_seconds',
+      help: 'How long the oldest event waiting for its next attempt (its partition paused) has waited; 0 when none.',
+      registers,
+      collect() {
+        this.set((metrics.pauses?.oldestWaitingMs() ?? 0) / 1000);
       },
     });
   }
@@ -112,5 +139,10 @@ export class KafkaMetrics {
   /** Where the concurrency gauges read their values when scraped. */
   observeConcurrency(source: ConcurrencySource): void {
     this.concurrency = source;
+  }
+
+  /** Where the pause gauges read their values when scraped. */
+  observePauses(source: PauseSource): void {
+    this.pauses = source;
   }
 }

@@ -4,6 +4,7 @@ import { KafkaMetrics } from './kafka-metrics';
 import { KafkaProducer } from './kafka-producer';
 import { KafkaStatus } from './kafka-status';
 import { KafkaTracing } from './kafka-tracing';
+import { PartitionWaits } from './partition-waits';
 import { KafkaConfig } from './kafka.config';
 import { TopicRegistry } from './topics';
 
@@ -14,7 +15,7 @@ const topicRegistry = { provide: TopicRegistry, useFactory: (config: KafkaConfig
  * provided by the feature that consumes (it brings the KafkaBatchHandler).
  */
 @Module({
-  providers: [topicRegistry, KafkaMetrics, KafkaStatus, KafkaAdmin, KafkaProducer, KafkaTracing],
-  exports: [topicRegistry, KafkaMetrics, KafkaStatus, KafkaAdmin, KafkaProducer, KafkaTracing],
+  providers: [topicRegistry, KafkaMetrics, KafkaStatus, KafkaAdmin, KafkaProducer, KafkaTracing, PartitionWaits],
+  exports: [topicRegistry, KafkaMetrics, KafkaStatus, KafkaAdmin, KafkaProducer, KafkaTracing, PartitionWaits],
 })
 export class KafkaModule {}

@@ -10,6 +10,7 @@ import { KafkaAdmin } from './kafka-admin';
 import { kafkaClientOptions } from './kafka-client';
 import { KafkaMetrics } from './kafka-metrics';
 import { KafkaStatus } from './kafka-status';
+import { PartitionWaits } from './partition-waits';
 import { KafkaConfig, REBALANCE_TIMEOUT_MS } from './kafka.config';
 import { keepTrying } from './keep-trying';
 import { TopicRegistry } from './topics';
@@ -26,6 +27,9 @@ import { TopicRegistry } from './topics';
  * within 75% of the pod's memory limit (docs/benchmarks.md).
  */
 export const FETCH_MAX_BYTES_PER_PARTITION = 1024 * 1024;
+
+/** Longest time the broker holds a fetch without new data (see the consumer options below). */
+export const FETCH_MAX_WAIT_MS = 500;
 
 /** A Nest-wrapped @EventPattern handler, as ServerKafka keeps it. */
 type NestHandler = (data: unknown, context: KafkaContext) => unknown;
@@ -59,6 +63,7 @@ export class KafkaServer extends ServerKafka {
     private readonly kafkaStatus: KafkaStatus,
     private readonly metrics: KafkaMetrics,
     private readonly lifecycle: Lifecycle,
+    private readonly waits: PartitionWaits,
     logger: AppLogger,
   ) {
     // The log context keeps the name it had before the transport was split from the feature, for log queries.
@@ -75,6 +80,9 @@ export class KafkaServer extends ServerKafka {
         // Room for every partition of the topic: with less, the broker fills the first partitions
         // of the request and the last ones wait (kafkajs does not rotate their order).
         maxBytes: FETCH_MAX_BYTES_PER_PARTITION * config.topicPartitions,
+        // The Java client's fetch.max.wait.ms, not kafkajs' 5 s: a partition resumed after a wait
+        // is fetched at the next fetch, and with every partition paused kafkajs sleeps this long.
+        maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
       },
       subscribe: { fromBeginning: true },
       // ServerKafka's own producer (replies, which this service never sends) gets the same
@@ -144,6 +152,8 @@ export class KafkaServer extends ServerKafka {
       this.kafkaStatus.setConsumerInGroup(true);
       // Partitions may have moved: drop the lag of partitions this member no longer owns.
       this.metrics.consumerLag.reset();
+      // kafkajs says nothing of revoked partitions: those paused here and now gone are resumed and forgotten.
+      this.waits.keepOnly(payload.memberAssignment);
       this.log.info({ memberId: payload.memberId, assignment: payload.memberAssignment }, 'consumer joined its group');
     });
     consumer.on(REBALANCING, () => {

@@ -178,8 +178,12 @@ describe('KeyedBatchRunner', () => {
     expect(resolved).toEqual(['1', '2']);
   });
 
-  it('stops a key at an unsettled message, keeps the resolved offset below it, and lets other keys go on', async () => {
-    const runner = new KeyedBatchRunner<TestMessage>(new InFlightLimit(8), { resolveEvery: 1 });
+  it('stops a key at an unsettled message, keeps the resolved offset below it, lets other keys go on, and tells what they settled above it', async () => {
+    const settledAbove: Array<[string, number, string[]]> = [];
+    const runner = new KeyedBatchRunner<TestMessage>(new InFlightLimit(8), {
+      resolveEvery: 1,
+      settledAbove: (topic, partition, offsets) => settledAbove.push([topic, partition, offsets]),
+    });
     const handled: string[] = [];
     const { input, resolved } = batchOf([message(0, 'a'), message(1, 'b'), message(2, 'a'), message(3, 'b'), message(4, 'c')]);
 
@@ -189,10 +193,18 @@ describe('KeyedBatchRunner', () => {
       return 'settled';
     });
 
-    // b@3 is not run: b stopped at 1. a and c go on; a@2 and c@4 will be delivered again and skipped by dedupe.
+    // b@3 is not run: b stopped at 1. a and c go on; a@2 and c@4 come back with b@1, and are passed over.
     expect(handled.sort()).toEqual(['0', '2', '4']);
     expect(outcome).toEqual({ settled: 3, unsettled: 1, notStarted: 1, resolvedOffset: '0' });
     expect(resolved).toEqual(['0']);
+    expect(settledAbove).toEqual([['run.events', 0, ['2', '4']]]);
+  });
+
+  it('tells nothing settled above the prefix when the whole batch settled', async () => {
+    const settledAbove: string[][] = [];
+    const runner = new KeyedBatchRunner<TestMessage>(new InFlightLimit(8), { settledAbove: (_t, _p, offsets) => settledAbove.push(offsets) });
+    await runner.run(batchOf([message(0, 'a'), message(1, 'b')]).input, async () => 'settled');
+    expect(settledAbove).toEqual([]);
   });
 
   it('resolves nothing when the first message of the batch stays unsettled', async () => {

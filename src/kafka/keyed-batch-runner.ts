@@ -41,6 +41,8 @@ export interface KeyedBatchRunnerOptions<M extends KeyedMessage> {
   resolveEvery?: number;
   /** Awaited before each resolveOffset (e.g. until the log lines of the settled messages are written). */
   beforeResolve?: () => Promise<void>;
+  /** Told, once the batch is over, the offsets settled above its resolved prefix: they come back, and need not be handled again. */
+  settledAbove?: (topic: string, partition: number, offsets: string[]) => void;
 }
 
 /** Longest run of already-resolved promises before the runner lets timers and I/O through. */
@@ -99,9 +101,9 @@ class RunningBatch {
  *
  * Offsets: only the settled prefix of the batch is resolved. A message that
  * comes back 'unsettled' stops the rest of its key in this batch, and
- * nothing at or above its offset is resolved; other keys go on, and those of
- * their messages above it are delivered again after a restart or rebalance,
- * where the caller's dedupe skips them.
+ * nothing at or above its offset is resolved; other keys go on to the end of
+ * the batch. Their messages above it are delivered again with it: the
+ * `settledAbove` option is told their offsets, so the caller passes them over.
  *
  * It does not heartbeat during a settle() (the caller does, e.g. during a
  * retry's backoff); it heartbeats between messages at most every
@@ -114,6 +116,7 @@ export class KeyedBatchRunner<M extends KeyedMessage = KafkaMessage> {
   private readonly heartbeatEveryMs: number;
   private readonly resolveEvery: number;
   private readonly beforeResolve?: () => Promise<void>;
+  private readonly settledAbove?: (topic: string, partition: number, offsets: string[]) => void;
   private lastTurn = performance.now();
 
   constructor(
@@ -124,6 +127,7 @@ export class KeyedBatchRunner<M extends KeyedMessage = KafkaMessage> {
     this.heartbeatEveryMs = options.heartbeatEveryMs ?? 1000;
     this.resolveEvery = options.resolveEvery ?? 64;
     this.beforeResolve = options.beforeResolve;
+    this.settledAbove = options.settledAbove;
   }
 
   /** Handlers running now, over every batch of the process. */
@@ -219,6 +223,7 @@ export class KeyedBatchRunner<M extends KeyedMessage = KafkaMessage> {
       await Promise.all(batch.lanes.map(runLane));
     } finally {
       this.active.delete(batch);
+      if (batch.settled > prefix.length) this.settledAbove?.(topic, partition, prefix.settledAbove());
       await resolve();
     }
     if (batch.failure) throw batch.failure.error;

@@ -29,4 +29,11 @@ export class SettledPrefix {
   get lastOffset(): string | undefined {
     return this.next === 0 ? undefined : this.offsets[this.next - 1];
   }
+
+  /** The offsets settled above the prefix (behind an unsettled message), in batch order. */
+  settledAbove(): string[] {
+    const offsets: string[] = [];
+    for (let index = this.next + 1; index < this.settled.length; index += 1) if (this.settled[index] === 1) offsets.push(this.offsets[index]!);
+    return offsets;
+  }
 }

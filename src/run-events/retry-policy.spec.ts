@@ -1,7 +1,7 @@
 import { backoffMs } from '../kafka/keep-trying';
-import { nextRetryMs, RetryPolicy } from './retry-policy';
+import { nextOutageRetryMs, nextRetryMs, RetryPolicy } from './retry-policy';
 
-const defaults: RetryPolicy = { budgetMs: 30000, initialBackoffMs: 200, maxBackoffMs: 10000 };
+const defaults: RetryPolicy = { budgetMs: 30000, initialBackoffMs: 200, maxBackoffMs: 10000, outageLimitMs: 21_600_000 };
 
 /**
  * Plays a handler that always fails, each attempt taking `attemptMs`, through
@@ -59,5 +59,19 @@ describe('nextRetryMs: the retry budget is time', () => {
 
   it('a zero budget dead-letters at the first failure', () => {
     expect(nextRetryMs({ ...defaults, budgetMs: 0 }, { attempt: 1, elapsedMs: 0 })).toBeUndefined();
+  });
+});
+
+describe('nextOutageRetryMs', () => {
+  it("waits the handler's Retry-After when given, else the backoff up to its maximum, and never spends the budget", () => {
+    expect(nextOutageRetryMs(defaults, { attempt: 1, outageMs: 60_000, retryAfterMs: 5000 })).toBe(5000);
+    expect(nextOutageRetryMs(defaults, { attempt: 1, outageMs: 60_000, retryAfterMs: 50 })).toBe(50);
+    expect(nextOutageRetryMs(defaults, { attempt: 1, outageMs: 60_000 })).toBe(200);
+    expect(nextOutageRetryMs(defaults, { attempt: 30, outageMs: 3_600_000 })).toBe(10000);
+  });
+
+  it('stops at the outage limit: the last wait is cut to its end, then none', () => {
+    expect(nextOutageRetryMs(defaults, { attempt: 9, outageMs: 21_600_000 - 3000, retryAfterMs: 5000 })).toBe(3000);
+    expect(nextOutageRetryMs(defaults, { attempt: 9, outageMs: 21_600_000 })).toBeUndefined();
   });
 });

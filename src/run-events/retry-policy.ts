@@ -6,6 +6,8 @@ export interface RetryPolicy {
   readonly budgetMs: number;
   readonly initialBackoffMs: number;
   readonly maxBackoffMs: number;
+  /** How long an event may wait out an outage of its dependency (transient failures while no attempt in the process succeeds). */
+  readonly outageLimitMs: number;
 }
 
 /**
@@ -24,4 +26,19 @@ export function nextRetryMs(
   if (remainingMs <= 0) return undefined;
   const backoff = backoffMs(failure.attempt, policy.initialBackoffMs, policy.maxBackoffMs);
   return Math.min(Math.max(backoff, failure.retryAfterMs ?? 0), remainingMs);
+}
+
+/**
+ * The wait before the next attempt of an event that waits out an outage, or
+ * undefined once it has waited the outage limit: the handler's Retry-After
+ * when it gave one, else the exponential backoff, cut to the end of the limit.
+ * The retry budget is not spent meanwhile.
+ */
+export function nextOutageRetryMs(
+  policy: RetryPolicy,
+  failure: { attempt: number; outageMs: number; retryAfterMs?: number },
+): number | undefined {
+  const remainingMs = Math.ceil(policy.outageLimitMs - failure.outageMs);
+  if (remainingMs <= 0) return undefined;
+  return Math.min(failure.retryAfterMs ?? backoffMs(failure.attempt, policy.initialBackoffMs, policy.maxBackoffMs), remainingMs);
 }

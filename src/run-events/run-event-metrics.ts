@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 
 /** What became of each consumed run event: handled, retried, duplicate, dead-lettered, and why. */
 @Injectable()
@@ -7,7 +7,6 @@ export class RunEventMetrics {
   readonly consumed: Counter<'topic' | 'outcome'>;
   readonly deadLetters: Counter<'topic' | 'reason'>;
   readonly deadLetterRefusals: Counter<'topic' | 'error'>;
-  readonly pausedPartitions: Gauge<'topic'>;
   readonly handlingDuration: Histogram<'topic'>;
   readonly handlerTimeouts: Counter<'topic'>;
   readonly handlerAbandoned: Counter<'topic'>;
@@ -31,12 +30,6 @@ export class RunEventMetrics {
       name: 'coffeebuddy_kafka_dead_letter_refusals_total',
       help: 'Dead-letter writes that failed (each one pauses or keeps paused its partition), by original topic and broker error.',
       labelNames: ['topic', 'error'],
-      registers,
-    });
-    this.pausedPartitions = new Gauge({
-      name: 'coffeebuddy_kafka_paused_partitions',
-      help: 'Partitions paused until a refused dead-letter write is accepted, by topic.',
-      labelNames: ['topic'],
       registers,
     });
     this.handlingDuration = new Histogram({

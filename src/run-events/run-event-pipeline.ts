@@ -8,18 +8,19 @@ import { KafkaTracing } from '../kafka/kafka-tracing';
 import { KafkaConfig } from '../kafka/kafka.config';
 import { InFlightLimit } from '../kafka/in-flight-limit';
 import { KeyedBatchRunner, Settlement } from '../kafka/keyed-batch-runner';
-import { keepTrying, sleep } from '../kafka/keep-trying';
+import { keepTrying } from '../kafka/keep-trying';
+import { PartitionWaits, Wait } from '../kafka/partition-waits';
 import { AppLogger } from '../runtime/logger';
 import { DeadLetter, DeadLetterKind, DeadLetterWriter } from './dead-letter-writer';
 import { DedupeWindow } from './dedupe-window';
-import { HandlerAttemptContext, HandlerAttempts, HandlerTimeoutError } from './handler-attempt';
+import { AbandonedAttempt, HandlerAttemptContext, HandlerAttempts, HandlerTimeoutError } from './handler-attempt';
 import { PermanentEventError, RetryLaterError } from './run-event-errors';
 import { RunEventMetrics } from './run-event-metrics';
-import { decodeRunEvent, RunEventType } from './run-event.schema';
-import { nextRetryMs, RetryPolicy } from './retry-policy';
+import { decodeRunEvent, RunEvent, RunEventType } from './run-event.schema';
+import { nextOutageRetryMs, nextRetryMs, RetryPolicy } from './retry-policy';
 import { HANDLER_GRACE_MS, RunEventsConfig } from './run-events.settings';
 
-/** Longest wait between two heartbeats while a retry backs off. */
+/** Longest time between two heartbeats of a running attempt. */
 const HEARTBEAT_STEP_MS = 1000;
 /**
  * The settled prefix is handed to kafkajs every this many messages (and at
@@ -44,12 +45,34 @@ class DeadLetterRefused extends Error {
   }
 }
 
+/** What an event that waits carries from one attempt to the next (in memory, by partition and offset). */
+interface RetryState {
+  attempts: number;
+  /** Time of failures that spend the retry budget: their attempts and the waits before them. */
+  budgetSpentMs: number;
+  /** Time of failures during an outage: spends only the outage limit. */
+  outageSpentMs: number;
+  /** performance.now() up to which time is counted in one of the two. */
+  countedTo: number;
+  /** performance.now() when the first attempt began (the handling duration). */
+  readonly firstAttemptAt: number;
+  /** The process's successful attempts when this event's transient failures began; undefined after any other failure. */
+  successesAtTransientStart?: number;
+  /** What the last attempt failed with (the dead letter's reason if it is abandoned). */
+  lastReason: string;
+  /** A timed-out attempt that may still run: no attempt starts beside it. */
+  abandoned?: AbandonedAttempt;
+  /** A dead letter the broker refused, written in the background. */
+  deadLetter?: { written: boolean };
+}
+
+type EventWait = Wait<RetryState>;
+
 /**
  * What happens to each consumed message, one batch at a time: decode and
- * validate, skip duplicates, dispatch with retries, dead-letter what cannot
+ * validate, skip duplicates, attempt the handler, dead-letter what cannot
  * be handled, and only then resolve its offset (kafkajs commits resolved
- * offsets after the batch). A message whose fate is not settled (shutdown
- * during a retry, dead letter not written) is not resolved and comes back.
+ * offsets after the batch).
  *
  * Within a batch, KeyedBatchRunner runs the events of different runs (Kafka
  * key = runId) concurrently and those of one run one after another, in offset
@@ -57,12 +80,12 @@ class DeadLetterRefused extends Error {
  * queue. Only the prefix of the batch below its first unsettled message is
  * resolved, and the batch returns once every message it started is settled.
  *
- * A refused dead-letter write pauses only its partition: the batch starts no
- * further message and returns once those already running have settled (a
- * retry inside eachBatch would hold every partition of the fetch), the
- * write is retried in the background with backoff, and the partition resumes
- * once it is written. The message then comes back and is settled as
- * dead-lettered without being handled again.
+ * An event that must wait (its next attempt after a failure, the end of an
+ * outage, a refused dead letter) does not wait inside the batch: it stays
+ * unsettled, its run stops there, its partition is paused (PartitionWaits)
+ * and the other runs of the batch go on to its end. When it is due the
+ * partition resumes, the event comes back with its retry state, and the
+ * events above it settled meanwhile are passed over.
  */
 @Injectable()
 export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
@@ -70,12 +93,12 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
   private readonly seen: DedupeWindow;
   private readonly stopping = new AbortController();
   private readonly retryPolicy: RetryPolicy;
-  /** Per `topic:partition`, the offset whose dead letter was written while the partition was paused. */
-  private readonly writtenWhilePaused = new Map<string, string>();
   /** Runs each batch's messages: runs concurrently, each run's events in order, KAFKA_MAX_IN_FLIGHT handlers at most. */
   private readonly runner: KeyedBatchRunner;
   /** Times out and heartbeats handler attempts, one timer for all of them. */
   private readonly attempts: HandlerAttempts;
+  /** Successful handler attempts in the process: an outage is when it does not move while an event's transient failures go on. */
+  private successes = 0;
 
   constructor(
     private readonly config: RunEventsConfig,
@@ -85,6 +108,7 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
     private readonly deadLetters: DeadLetterWriter,
     private readonly logger: AppLogger,
     private readonly tracing: KafkaTracing,
+    private readonly waits: PartitionWaits<RetryState>,
   ) {
     this.log = logger.child('RunEventPipeline');
     this.seen = new DedupeWindow(config.dedupeWindowSize);
@@ -92,12 +116,14 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
       budgetMs: config.retryBudgetMs,
       initialBackoffMs: config.retryInitialBackoffMs,
       maxBackoffMs: config.retryMaxBackoffMs,
+      outageLimitMs: config.retryOutageLimitMs,
     };
     this.runner = new KeyedBatchRunner(new InFlightLimit(kafkaConfig.maxInFlight), {
       heartbeatEveryMs: HEARTBEAT_STEP_MS,
       resolveEvery: RESOLVE_EVERY,
       // The lines of settled events leave the process before their offsets can be committed.
       beforeResolve: () => this.logger.written(),
+      settledAbove: (topic, partition, offsets) => this.waits.recordSettled(topic, partition, offsets),
     });
     kafkaMetrics.observeConcurrency(this.runner);
     this.attempts = new HandlerAttempts({ timeoutMs: config.handlerTimeoutMs, graceMs: HANDLER_GRACE_MS, heartbeatEveryMs: HEARTBEAT_STEP_MS });
@@ -110,11 +136,13 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
   async handleBatch(payload: EachBatchPayload, handler: TopicHandler): Promise<void> {
     const { batch } = payload;
     const { topic, partition } = batch;
-    // Per-batch work where it can be: one child logger, counters added once.
+    // Per-batch work where it can be: one child logger, counters added once, the partition's hold looked up once.
     const log = this.log.child({ topic, partition });
     const tally = { handled: 0, duplicate: 0, byType: new Map<RunEventType, number>() };
-    // Set by the first refused dead letter: the partition is paused, and no further message of the batch is started.
-    let paused = false;
+    const hold = this.waits.find(topic, partition);
+    const firstOffset = batch.firstOffset();
+    if (hold && firstOffset !== null) this.waits.fetchedFrom(hold, Number(firstOffset));
+    const probe = hold?.probeOffset();
     let resolvedOffset: string | undefined;
     const counted = (outcome: MessageOutcome): Settlement => {
       if (outcome === 'unsettled') return outcome;
@@ -127,25 +155,22 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
     };
     const refused = (message: KafkaMessage, error: unknown): Settlement => {
       if (!(error instanceof DeadLetterRefused)) throw error;
-      if (paused) {
-        // A second refusal in the same batch (another run's letter written at the same time): the
-        // partition is already paused; this message stays unsettled and is handled again after the resume.
-        const type = this.countRefusal(topic, error.refusal);
-        log.error({ err: error.refusal, error: type, eventId: error.eventId, offset: Number(message.offset) }, 'dead-letter write refused, partition already paused');
-        return 'unsettled';
-      }
-      this.pauseUntilWritten(error, payload, log);
-      paused = true;
-      return 'unsettled';
+      return this.waitForDeadLetter(error, payload, hold?.waits.get(message.offset), log);
     };
     // Not an async function: a promise chain on the per-batch callbacks above costs less per message.
     const settle = (message: KafkaMessage): Promise<Settlement> => {
-      if (paused) return Promise.resolve('unsettled');
-      if (this.takeWrittenWhilePaused(topic, partition, message.offset)) return Promise.resolve(counted('dead_lettered'));
+      let wait: EventWait | undefined;
+      if (hold !== undefined) {
+        // Settled before its partition paused, and back with the event that waited: passed over.
+        if (hold.settled.delete(message.offset)) return Promise.resolve('settled');
+        // During an outage only the oldest waiting event is attempted; the events above it come back once it succeeds.
+        if (probe !== undefined && Number(message.offset) > probe) return Promise.resolve('unsettled');
+        wait = hold.waits.get(message.offset);
+      }
       // A consumer span per message only when tracing is on; off, the hot path makes no closure for it.
       const processed = this.tracing.enabled
-        ? this.tracing.process(topic, partition, message, () => this.processMessage(topic, partition, message, payload, handler, log))
-        : this.processMessage(topic, partition, message, payload, handler, log);
+        ? this.tracing.process(topic, partition, message, () => this.processMessage(topic, partition, message, payload, handler, log, wait))
+        : this.processMessage(topic, partition, message, payload, handler, log, wait);
       return processed.then(counted, (error: unknown) => refused(message, error));
     };
     try {
@@ -162,7 +187,7 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
 
   /**
    * Settles one message: handled (its event type is returned), skipped as a
-   * duplicate, or dead-lettered; 'unsettled' when the consumer stops during a retry.
+   * duplicate, or dead-lettered; 'unsettled' when it waits (its partition paused).
    */
   private async processMessage(
     topic: string,
@@ -171,8 +196,20 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
     payload: EachBatchPayload,
     handler: TopicHandler,
     log: Logger,
+    wait?: EventWait,
   ): Promise<MessageOutcome> {
     const offset = Number(message.offset);
+    if (wait !== undefined) {
+      if (wait.state.deadLetter?.written) {
+        this.waits.done(topic, partition, message.offset);
+        return 'dead_lettered';
+      }
+      // Back before it is due (a consumer restarted after a crash has lost its pauses): it waits again.
+      if (wait.state.deadLetter || performance.now() < wait.dueAt) {
+        this.waits.wait(payload, message.offset, wait);
+        return 'unsettled';
+      }
+    }
     const decoded = decodeRunEvent(message.value, this.config.maxEventBytes);
     if (!decoded.ok) {
       const { kind, message: reason, eventId } = decoded.failure;
@@ -183,69 +220,97 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
     this.tracing.identified(event.id);
     if (this.seen.has(event.id)) {
       log.info({ eventId: event.id, type: event.type, runId: event.runId, offset }, 'duplicate run event skipped');
+      if (wait !== undefined) this.waits.done(topic, partition, message.offset);
       return 'duplicate';
     }
-
-    const started = performance.now();
-    for (let attempt = 1; ; attempt += 1) {
-      // The handler's context carries the attempt's AbortSignal.
-      const result = await this.attempts.run(
-        (controller) => handler.call(event, new HandlerAttemptContext(handler.contextArgs(message), controller)),
-        payload.heartbeat,
-      );
-      if (result.ok) break;
-      const { error, abandoned } = result;
-      const reason = error instanceof Error ? error.message : String(error);
-      if (error instanceof HandlerTimeoutError) this.metrics.handlerTimeouts.inc({ topic });
-      if (abandoned) {
-        this.metrics.handlerAbandoned.inc({ topic });
-        log.error({ eventId: event.id, type: event.type, attempt, graceMs: HANDLER_GRACE_MS, offset }, 'run event handler abandoned');
-        // Never two attempts of one event at once: wait for this one to settle, within the budget.
-        const budgetLeftMs = this.retryPolicy.budgetMs - (performance.now() - started);
-        if (!(await this.waitWithHeartbeats(budgetLeftMs, payload, abandoned.done))) return 'unsettled';
-      }
-      const permanent = error instanceof PermanentEventError;
-      const retryInMs =
-        permanent || (abandoned && !abandoned.settled)
-          ? undefined
-          : nextRetryMs(this.retryPolicy, {
-              attempt,
-              elapsedMs: performance.now() - started,
-              retryAfterMs: error instanceof RetryLaterError ? error.retryAfterMs : undefined,
-            });
-      if (retryInMs === undefined) {
-        const kind = permanent ? 'handler_permanent_failure' : 'handler_failed';
-        // Not added to the dedupe window: a letter copied back to the topic is handled.
-        await this.deadLetter(log, topic, partition, message, kind, reason, attempt, event.id);
-        return 'dead_lettered';
-      }
-      this.metrics.consumed.inc({ topic, outcome: 'retried' });
-      this.tracing.retried(error, attempt, retryInMs);
-      log.warn({ eventId: event.id, type: event.type, reason, attempt, retryInMs, offset }, 'run event retried');
-      if (!(await this.waitWithHeartbeats(retryInMs, payload))) return 'unsettled';
+    const state = wait?.state;
+    if (state?.abandoned && !state.abandoned.settled) {
+      // Its timed-out attempt still runs after the budget: it is not attempted beside it.
+      await this.deadLetter(log, topic, partition, message, 'handler_failed', state.lastReason, state.attempts, event.id);
+      this.waits.done(topic, partition, message.offset);
+      return 'dead_lettered';
     }
-    this.metrics.handlingDuration.observe({ topic }, (performance.now() - started) / 1000);
+    const started = performance.now();
+    const successesBefore = this.successes;
+    // The handler's context carries the attempt's AbortSignal.
+    const result = await this.attempts.run(
+      (controller) => handler.call(event, new HandlerAttemptContext(handler.contextArgs(message), controller)),
+      payload.heartbeat,
+    );
+    if (!result.ok) return this.attemptFailed(result, event, message, payload, log, wait, { started, successesBefore });
+    this.successes += 1;
+    if (wait !== undefined) this.waits.done(topic, partition, message.offset);
+    this.metrics.handlingDuration.observe({ topic }, (performance.now() - (state?.firstAttemptAt ?? started)) / 1000);
     this.seen.add(event.id);
     log.info({ eventId: event.id, type: event.type, runId: event.runId, offset }, 'run event handled');
     return event.type;
   }
 
   /**
-   * Waits `ms` while heartbeating, so a slow retry keeps the group membership;
-   * less when `until` settles first. False when the consumer stops.
+   * After a failed attempt: dead-letters the event (a permanent error, or its
+   * budget or outage limit spent), or makes it wait for its next attempt.
+   * Transient failures (RetryLaterError) while no attempt in the process
+   * succeeds are an outage: their time spends only the outage limit.
    */
-  private async waitWithHeartbeats(ms: number, { heartbeat, isRunning }: EachBatchPayload, until?: Promise<void>): Promise<boolean> {
-    // The monotonic clock the retry budget is counted on.
-    const deadline = performance.now() + ms;
-    let done = false;
-    void until?.then(() => (done = true));
-    while (performance.now() < deadline && !done) {
-      if (!isRunning()) return false;
-      const step = sleep(Math.ceil(Math.min(HEARTBEAT_STEP_MS, deadline - performance.now())));
-      await (until ? Promise.race([step, until]) : step);
-      await heartbeat();
+  private async attemptFailed(
+    { error, abandoned }: { error: unknown; abandoned?: AbandonedAttempt },
+    event: RunEvent,
+    message: KafkaMessage,
+    payload: EachBatchPayload,
+    log: Logger,
+    wait: EventWait | undefined,
+    { started, successesBefore }: { started: number; successesBefore: number },
+  ): Promise<MessageOutcome> {
+    const { topic, partition } = payload.batch;
+    const offset = Number(message.offset);
+    const now = performance.now();
+    const reason = error instanceof Error ? error.message : String(error);
+    const state: RetryState = wait?.state ?? { attempts: 0, budgetSpentMs: 0, outageSpentMs: 0, countedTo: started, firstAttemptAt: started, lastReason: reason };
+    state.attempts += 1;
+    state.lastReason = reason;
+    state.abandoned = undefined;
+    // An outage: a transient failure again, and no attempt in the process has succeeded since the
+    // first one. The time since the last failure is then counted against the outage limit only.
+    const transient = error instanceof RetryLaterError;
+    const outage = transient && state.successesAtTransientStart === this.successes;
+    if (transient) state.successesAtTransientStart ??= successesBefore;
+    else state.successesAtTransientStart = undefined;
+    if (outage) state.outageSpentMs += now - state.countedTo;
+    else state.budgetSpentMs += now - state.countedTo;
+    state.countedTo = now;
+    const { attempts: attempt } = state;
+    if (error instanceof HandlerTimeoutError) this.metrics.handlerTimeouts.inc({ topic });
+    const since = wait?.since ?? started;
+    if (abandoned && !abandoned.settled) {
+      this.metrics.handlerAbandoned.inc({ topic });
+      log.error({ eventId: event.id, type: event.type, attempt, graceMs: HANDLER_GRACE_MS, offset }, 'run event handler abandoned');
+      // Never two attempts of one event at once: it waits for this one to settle, within the budget.
+      const budgetLeftMs = Math.max(0, this.retryPolicy.budgetMs - state.budgetSpentMs);
+      state.abandoned = abandoned;
+      this.waits.wait(payload, message.offset, { reason: 'retry', dueAt: now + budgetLeftMs, since, state }, { eventId: event.id, runId: event.runId });
+      void abandoned.done.then(() => this.waits.wake(topic, partition, message.offset));
+      return 'unsettled';
     }
-    return isRunning();
+    const permanent = error instanceof PermanentEventError;
+    const retryAfterMs = transient ? error.retryAfterMs : undefined;
+    const retryInMs = permanent
+      ? undefined
+      : outage
+        ? nextOutageRetryMs(this.retryPolicy, { attempt, outageMs: state.outageSpentMs, retryAfterMs })
+        : nextRetryMs(this.retryPolicy, { attempt, elapsedMs: state.budgetSpentMs, retryAfterMs });
+    if (retryInMs === undefined) {
+      const kind = permanent ? 'handler_permanent_failure' : 'handler_failed';
+      // Not added to the dedupe window: a letter copied back to the topic is handled.
+      await this.deadLetter(log, topic, partition, message, kind, reason, attempt, event.id);
+      if (wait !== undefined) this.waits.done(topic, partition, message.offset);
+      return 'dead_lettered';
+    }
+    this.metrics.consumed.inc({ topic, outcome: 'retried' });
+    this.tracing.retried(error, attempt, retryInMs);
+    log.warn({ eventId: event.id, type: event.type, reason, attempt, retryInMs, outage, offset }, 'run event retried');
+    const waitReason = outage ? 'outage' : 'retry';
+    this.waits.wait(payload, message.offset, { reason: waitReason, dueAt: now + retryInMs, since, state }, { eventId: event.id, runId: event.runId });
+    return 'unsettled';
   }
 
   private async deadLetter(
@@ -275,52 +340,52 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
   }
 
   /**
-   * Pauses the letter's partition and retries the write with backoff until it
-   * is accepted, then resumes. Every refusal is counted; a line is logged when
-   * the partition is paused, when the refusal changes, and when it resumes.
+   * A refused dead letter: its event waits, its partition paused, while the
+   * write is retried in the background with backoff; once written, the
+   * partition resumes and the event comes back to be settled as
+   * dead-lettered without being handled again. A second refusal on a
+   * partition already waiting for a letter is counted and logged, and its
+   * event comes back after the resume.
    */
-  private pauseUntilWritten({ letter, eventId, refusal }: DeadLetterRefused, { pause }: EachBatchPayload, log: Logger): void {
+  private waitForDeadLetter({ letter, eventId, refusal }: DeadLetterRefused, payload: EachBatchPayload, wait: EventWait | undefined, log: Logger): Settlement {
     const { topic, partition, message } = letter;
-    const resumePartition = pause();
-    this.metrics.pausedPartitions.inc({ topic });
-    const resume = () => {
-      this.metrics.pausedPartitions.dec({ topic });
-      resumePartition();
-    };
     const offset = Number(message.offset);
-    let refusedWith = this.countRefusal(topic, refusal);
+    const refusedWith = this.countRefusal(topic, refusal);
+    const pending = [...(this.waits.find(topic, partition)?.waits.values() ?? [])].some((other) => other.state.deadLetter?.written === false);
+    if (pending) {
+      log.error({ err: refusal, error: refusedWith, eventId, offset }, 'dead-letter write refused, partition already paused');
+      return 'unsettled';
+    }
+    const now = performance.now();
+    const state: RetryState = wait?.state ?? { attempts: 1, budgetSpentMs: 0, outageSpentMs: 0, countedTo: now, firstAttemptAt: now, lastReason: letter.error };
+    state.deadLetter = { written: false };
     log.error({ err: refusal, error: refusedWith, eventId, offset }, 'dead-letter write refused, partition paused');
+    this.waits.wait(payload, message.offset, { reason: 'dead_letter_refused', dueAt: Infinity, since: wait?.since ?? now, state }, { eventId });
+    let lastRefusal = refusedWith;
     void keepTrying(
       async () => {
         await this.deadLetters.write(letter);
-        this.writtenWhilePaused.set(`${topic}:${partition}`, message.offset);
+        state.deadLetter = { written: true };
         this.recordDeadLetter(log, letter, eventId);
-        log.info({ eventId, offset }, 'dead-letter write accepted, partition resumed');
+        log.info({ eventId, offset }, 'dead-letter write accepted');
+        this.waits.wake(topic, partition, message.offset);
       },
       {
         ...DEAD_LETTER_RETRY,
         signal: this.stopping.signal,
         onFailure: (error, retryInMs) => {
           const type = this.countRefusal(topic, error);
-          if (type !== refusedWith) log.error({ err: error, error: type, eventId, offset, retryInMs }, 'dead-letter write still refused');
-          refusedWith = type;
+          if (type !== lastRefusal) log.error({ err: error, error: type, eventId, offset, retryInMs }, 'dead-letter write still refused');
+          lastRefusal = type;
         },
       },
-    ).finally(resume);
+    );
+    return 'unsettled';
   }
 
   private countRefusal(topic: string, error: unknown): string {
     const type = brokerErrorType(error) ?? (error instanceof Error ? error.name : 'Error');
     this.metrics.deadLetterRefusals.inc({ topic, error: type });
     return type;
-  }
-
-  /** True once for the message whose dead letter was written while its partition was paused. */
-  private takeWrittenWhilePaused(topic: string, partition: number, offset: string): boolean {
-    if (this.writtenWhilePaused.size === 0) return false;
-    const key = `${topic}:${partition}`;
-    if (this.writtenWhilePaused.get(key) !== offset) return false;
-    this.writtenWhilePaused.delete(key);
-    return true;
   }
 }

@@ -17,6 +17,8 @@ export class RunEventsConfig {
   readonly retryBudgetMs!: number;
   readonly retryInitialBackoffMs!: number;
   readonly retryMaxBackoffMs!: number;
+  /** Transient failures while no attempt in the process succeeds (an outage) are waited out this long, without spending the retry budget. */
+  readonly retryOutageLimitMs!: number;
   readonly dedupeWindowSize!: number;
   readonly maxEventBytes!: number;
 }
@@ -26,6 +28,8 @@ const runEventsEnvSchema = z.object({
   KAFKA_RETRY_BUDGET_MS: integerVar(0, 3_600_000, 30000),
   KAFKA_RETRY_INITIAL_BACKOFF_MS: integerVar(1, 60000, 200),
   KAFKA_RETRY_MAX_BACKOFF_MS: integerVar(1, 300000, 10000),
+  // Six hours: a provider's outage of an afternoon dead-letters nothing. At most a week.
+  KAFKA_RETRY_OUTAGE_LIMIT_MS: integerVar(0, 604_800_000, 21_600_000),
   // About 120 bytes an id: the maximum is what the pod's memory budget holds (README, "Delivery guarantees and their limits").
   KAFKA_DEDUPE_WINDOW_SIZE: integerVar(0, DEDUPE_WINDOW_MAX, 100_000),
   KAFKA_MAX_EVENT_BYTES: integerVar(256, 10_485_760, 65536),
@@ -39,6 +43,10 @@ function runEventsCrossProblems(env: Partial<RunEventsEnv>): EnvProblem[] {
   const { KAFKA_RETRY_INITIAL_BACKOFF_MS: initial, KAFKA_RETRY_MAX_BACKOFF_MS: max } = env;
   if (initial !== undefined && max !== undefined && max < initial) {
     problems.push({ variable: 'KAFKA_RETRY_MAX_BACKOFF_MS', message: 'must not be below KAFKA_RETRY_INITIAL_BACKOFF_MS' });
+  }
+  const { KAFKA_RETRY_BUDGET_MS: budget, KAFKA_RETRY_OUTAGE_LIMIT_MS: outageLimit } = env;
+  if (budget !== undefined && outageLimit !== undefined && outageLimit < budget) {
+    problems.push({ variable: 'KAFKA_RETRY_OUTAGE_LIMIT_MS', message: 'must not be below KAFKA_RETRY_BUDGET_MS' });
   }
   // A rebalance waits for a member whose handler is running: the attempt must end, grace included, before the rebalance times out.
   const handlerTimeout = env.KAFKA_HANDLER_TIMEOUT_MS;
@@ -61,6 +69,7 @@ export const runEventsSettings = settingsSlice({
       retryBudgetMs: e.KAFKA_RETRY_BUDGET_MS,
       retryInitialBackoffMs: e.KAFKA_RETRY_INITIAL_BACKOFF_MS,
       retryMaxBackoffMs: e.KAFKA_RETRY_MAX_BACKOFF_MS,
+      retryOutageLimitMs: e.KAFKA_RETRY_OUTAGE_LIMIT_MS,
       dedupeWindowSize: e.KAFKA_DEDUPE_WINDOW_SIZE,
       maxEventBytes: e.KAFKA_MAX_EVENT_BYTES,
     }),

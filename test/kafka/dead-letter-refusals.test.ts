@@ -129,7 +129,7 @@ describe('a dead-letter topic that refuses a write', () => {
     await waitFor(async () => (await refusalsMetric(service, topic)) >= 3, 'three refusals counted while retrying', 30000);
     expect(handlers.handledIds()).not.toContain(blocked.id);
     expect((await fetch(`${service.url}/health/live`)).status).toBe(200);
-    expect(await metricValue(service.url, `coffeebuddy_kafka_paused_partitions{topic="${topic}"}`)).toBe(1);
+    expect(await metricValue(service.url, `coffeebuddy_kafka_paused_partitions{topic="${topic}",reason="dead_letter_refused"}`)).toBe(1);
     // Logged once for the change of state, not once per refusal.
     const paused = service.logs.withMessage('dead-letter write refused, partition paused');
     expect(paused).toHaveLength(1);
@@ -140,9 +140,10 @@ describe('a dead-letter topic that refuses a write', () => {
     await waitFor(() => handlers.handledIds().includes(blocked.id), 'the event behind the poison message handled after the resume', 45000);
     const letters = await readTopic(deadLetterTopic(topic), 1);
     expect(letters.map((l) => l.value?.toString())).toEqual([poison]);
-    expect(service.logs.withMessage('dead-letter write accepted, partition resumed')).toHaveLength(1);
+    expect(service.logs.withMessage('dead-letter write accepted')).toHaveLength(1);
+    expect(service.logs.withMessage('partition resumed')).toHaveLength(1);
     expect(service.logs.withMessage('run event dead-lettered')).toHaveLength(1);
-    expect(await metricValue(service.url, `coffeebuddy_kafka_paused_partitions{topic="${topic}"}`)).toBe(0);
+    expect(await metricValue(service.url, `coffeebuddy_kafka_paused_partitions{topic="${topic}",reason="dead_letter_refused"}`)).toBe(0);
     expect(service.logs.withMessage('consumer crashed')).toHaveLength(0);
     expect((await fetch(`${service.url}/health/live`)).status).toBe(200);
   }, 120000);
@@ -167,13 +168,13 @@ describe('a dead-letter topic that refuses a write', () => {
       expect.objectContaining({ offset: 1, error: 'TOPIC_AUTHORIZATION_FAILED', level: 'error' }),
     ]);
     expect(await refusalsMetric(service, topic)).toBeGreaterThanOrEqual(2);
-    expect(await metricValue(service.url, `coffeebuddy_kafka_paused_partitions{topic="${topic}"}`)).toBe(1);
+    expect(await metricValue(service.url, `coffeebuddy_kafka_paused_partitions{topic="${topic}",reason="dead_letter_refused"}`)).toBe(1);
 
     refusing().refusals = 0;
     const letters = await readTopic(deadLetterTopic(topic), 2);
     expect(letters.map((l) => l.value?.toString()).sort()).toEqual([...poisons].sort());
     await waitFor(() => service.logs.withMessage('run event dead-lettered').length === 2, 'both letters recorded', 30000);
-    expect(await metricValue(service.url, `coffeebuddy_kafka_paused_partitions{topic="${topic}"}`)).toBe(0);
+    expect(await metricValue(service.url, `coffeebuddy_kafka_paused_partitions{topic="${topic}",reason="dead_letter_refused"}`)).toBe(0);
   }, 120000);
 
   it('a handler failure followed by a failed dead-letter write: the letter is written once, the handler is not run again', async () => {
@@ -195,7 +196,8 @@ describe('a dead-letter topic that refuses a write', () => {
     ]);
     expect(await refusalsMetric(service, topic)).toBe(2);
     expect(service.logs.withMessage('run event dead-lettered').map((line) => line.eventId)).toEqual([broken.id]);
-    expect(service.logs.withMessage('dead-letter write accepted, partition resumed')).toHaveLength(1);
+    expect(service.logs.withMessage('dead-letter write accepted')).toHaveLength(1);
+    expect(service.logs.withMessage('partition resumed').length).toBeGreaterThanOrEqual(1);
   }, 90000);
 });
 

@@ -34,13 +34,21 @@ export class ServiceProcess {
   /**
    * `node dist/main.js` with this environment; with `handlerMs`, the same
    * service whose run-event handlers wait that long per event
-   * (test/support/service-with-slow-handlers.js).
+   * (test/support/service-with-slow-handlers.js); with `failingRun`, the same
+   * service whose handler fails every event of that run until the wall-clock
+   * time `until` (test/support/service-with-failing-run.js).
    */
-  static spawn(env: Record<string, string | undefined>, options: { handlerMs?: number } = {}): ServiceProcess {
+  static spawn(
+    env: Record<string, string | undefined>,
+    options: { handlerMs?: number; failingRun?: { runId: string; until: number } } = {},
+  ): ServiceProcess {
+    const { handlerMs, failingRun } = options;
     const entry =
-      options.handlerMs === undefined
-        ? [join(process.cwd(), 'dist', 'main.js')]
-        : [join(__dirname, 'service-with-slow-handlers.js'), String(options.handlerMs)];
+      handlerMs !== undefined
+        ? [join(__dirname, 'service-with-slow-handlers.js'), String(handlerMs)]
+        : failingRun !== undefined
+          ? [join(__dirname, 'service-with-failing-run.js'), failingRun.runId, String(failingRun.until)]
+          : [join(process.cwd(), 'dist', 'main.js')];
     const child = spawn(process.execPath, entry, {
       env: { PATH: process.env.PATH, COFFEEBUDDY_ENVIRONMENT: 'test', COFFEEBUDDY_LOG_FORMAT: 'json', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
