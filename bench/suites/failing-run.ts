@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { runWorker } from '../support/child';
 import { createTopics } from '../support/kafka';
 import { round, summarise, Summary } from '../support/stats';
-import type { FailingRunConfig, FailingRunMode, FailingRunResult } from '../workers/failing-run';
+import type { FailingRunConfig, FailingRunMode, FailingRunResult, OutageConfig, OutageResult } from '../workers/failing-run';
 import { BenchContext, rotate, WORKERS } from './context';
 
 export const FAILING_RUN_PARTITIONS = 6;
@@ -13,11 +13,22 @@ const MODES: FailingRunMode[] = ['failing', 'healthy'];
 type Where = 'samePartition' | 'otherPartitions';
 type Row = Record<Where, Record<'p50Ms' | 'p99Ms' | 'maxMs', Summary>> & { failingAttempts: Summary; failingHandledAfterMs: Summary };
 
+/** The outage of the issue: every handler throws RetryLaterError(5000) for 45 s over 3,150 events. */
+export const OUTAGE: Omit<OutageConfig, 'bootstrap' | 'prefix' | 'groupId'> = {
+  partitions: FAILING_RUN_PARTITIONS,
+  events: 3150,
+  runs: 150,
+  failForMs: 45_000,
+  retryAfterMs: 5000,
+};
+
 export interface FailingRunSection {
   partitions: number;
   failForMs: number;
   ratePerSecond: number;
   modes: Record<FailingRunMode, Row>;
+  /** Once per benchmark run (it lasts a minute): the outage, with the default retry budget. */
+  outage: OutageResult & { events: number; failForMs: number; retryAfterMs: number };
 }
 
 /**
@@ -55,6 +66,17 @@ export async function failingRunSuite(ctx: BenchContext): Promise<FailingRunSect
       );
     }
   }
+  const outagePrefix = `${ctx.prefix}-outage`;
+  await createTopics(ctx.bootstrap, [`${outagePrefix}.run.events`], FAILING_RUN_PARTITIONS);
+  const outage = await runWorker<OutageResult>(
+    join(WORKERS, 'failing-run.ts'),
+    { ...OUTAGE, bootstrap: ctx.bootstrap, prefix: outagePrefix, groupId: `${outagePrefix}-group` } satisfies OutageConfig,
+    { logFile: join(ctx.workDir, 'failing-run-workers.log'), stdoutFile: join(ctx.workDir, 'service-outage.log'), timeoutMs: 240_000 },
+  );
+  ctx.progress(
+    `failing-run: outage of ${OUTAGE.failForMs / 1000} s: ${outage.handled} of ${OUTAGE.events} handled, ${outage.handledTwice} twice, ` +
+      `${outage.outOfOrder} out of order, drained ${outage.drainMs.toFixed(0)} ms after it, ${outage.attempts} attempts`,
+  );
   const row = (mode: FailingRunMode): Row => {
     const rs = results.get(mode)!;
     const at = (where: Where) => ({
@@ -74,5 +96,6 @@ export async function failingRunSuite(ctx: BenchContext): Promise<FailingRunSect
     failForMs: FAIL_FOR_MS,
     ratePerSecond: FAILING_RUN_RATE_PER_SECOND,
     modes: { failing: row('failing'), healthy: row('healthy') },
+    outage: { ...outage, events: OUTAGE.events, failForMs: OUTAGE.failForMs, retryAfterMs: OUTAGE.retryAfterMs },
   };
 }

@@ -198,6 +198,10 @@ export function resultsTable(s: Sections): string {
       `${ms('failing', 'samePartition', 'p50Ms')} / ${ms('failing', 'samePartition', 'p99Ms')} / ${ms('failing', 'samePartition', 'maxMs')}`,
       `${ms('healthy', 'samePartition', 'p50Ms')} / ${ms('healthy', 'samePartition', 'p99Ms')} / ${ms('healthy', 'samePartition', 'maxMs')}`, '');
     row('  the failing run handled after / attempts', `${cell(f.failing.failingHandledAfterMs, int, 'ms')} / ${cell(f.failing.failingAttempts, int, '')}`, '', '');
+    const o = failing.outage;
+    row(`Outage: every handler throws RetryLaterError(${o.retryAfterMs}) for ${o.failForMs / 1000} s, ${int(o.events)} events: handled / twice / out of order / dead-lettered`,
+      `${int(o.handled)} / ${o.handledTwice} / ${o.outOfOrder} / ${int(o.unhandled)}`, '', '');
+    row('  drained after the outage / handler attempts in all', `${int(o.drainMs)} ms / ${int(o.attempts)}`, '', '');
   }
   return markdown(['Figure', 'Service', 'Baseline', 'Ratio', 'Target'], rows);
 }

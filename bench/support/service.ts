@@ -10,6 +10,7 @@ export const dist = {
   settings: require(join(DIST_DIR, 'settings')) as typeof import('../../src/settings'),
   shutdown: require(join(DIST_DIR, 'runtime/shutdown')) as typeof import('../../src/runtime/shutdown'),
   handlers: require(join(DIST_DIR, 'run-events/run-event-handlers')) as typeof import('../../src/run-events/run-event-handlers'),
+  errors: require(join(DIST_DIR, 'run-events/run-event-errors')) as typeof import('../../src/run-events/run-event-errors'),
   publisher: require(join(DIST_DIR, 'run-events/kafka-event-publisher')) as typeof import('../../src/run-events/kafka-event-publisher'),
   status: require(join(DIST_DIR, 'kafka/kafka-status')) as typeof import('../../src/kafka/kafka-status'),
   tracing: require(join(DIST_DIR, 'runtime/tracing')) as typeof import('../../src/runtime/tracing'),

@@ -56,6 +56,72 @@ function stats(latencies: number[]): LatencyStats {
   return { events: sorted.length, p50Ms: quantileSorted(sorted, 0.5), p99Ms: quantileSorted(sorted, 0.99), maxMs: sorted[sorted.length - 1] ?? 0 };
 }
 
+/**
+ * Every handler throws RetryLaterError(retryAfterMs) for `failForMs` from
+ * the first attempt (a provider's outage that answers 503 with Retry-After),
+ * then succeeds; `events` events of `runs` runs are published before it
+ * begins. Every event must then be handled (a dead-lettered one never is),
+ * once, in order per run.
+ */
+export interface OutageConfig {
+  bootstrap: string;
+  prefix: string;
+  groupId: string;
+  partitions: number;
+  events: number;
+  runs: number;
+  failForMs: number;
+  retryAfterMs: number;
+}
+
+export interface OutageResult {
+  handled: number;
+  handledTwice: number;
+  outOfOrder: number;
+  /** Events never handled (dead-lettered, or lost) within two minutes of the outage's end. */
+  unhandled: number;
+  /** From the outage's end to the last event handled. */
+  drainMs: number;
+  attempts: number;
+}
+
+async function outage(config: OutageConfig): Promise<OutageResult> {
+  const events = benchEvents(config.events).map((event, i) => ({ ...event, runId: `run-outage-${i % config.runs}` }));
+  const seq = new Map(events.map((event, i) => [event.id, i]));
+  const handledAt = new Map<string, number>();
+  const lastOfRun = new Map<string, number>();
+  let handledTwice = 0;
+  let outOfOrder = 0;
+  let attempts = 0;
+  let outageEnds: number | undefined;
+  let allHandled!: () => void;
+  const done = new Promise<void>((resolve) => (allHandled = resolve));
+  const app = await startService({
+    kafka: { bootstrap: config.bootstrap, prefix: config.prefix, groupId: config.groupId, partitions: config.partitions },
+    register: (handlers) =>
+      handlers.on('run.order_placed', async (event) => {
+        attempts += 1;
+        outageEnds ??= performance.now() + config.failForMs;
+        if (performance.now() < outageEnds) throw new dist.errors.RetryLaterError(config.retryAfterMs, 'provider answered 503');
+        if (handledAt.has(event.id)) handledTwice += 1;
+        const i = seq.get(event.id)!;
+        if ((lastOfRun.get(event.runId) ?? -1) > i) outOfOrder += 1;
+        lastOfRun.set(event.runId, i);
+        handledAt.set(event.id, performance.now());
+        if (handledAt.size === events.length) allHandled();
+      }),
+  });
+  await untilKafkaReady(app);
+  const publisher = app.get(dist.publisher.KafkaEventPublisher);
+  const topic = `${config.prefix}.run.events`;
+  await publisher.publishBatch(events.map((value) => ({ topic, value })));
+  // What is not handled two minutes after the outage was dead-lettered (or lost): reported, not thrown.
+  const given = new Promise<void>((resolve) => setTimeout(resolve, config.failForMs + 120_000).unref());
+  await Promise.race([done, given]);
+  await stopService(app);
+  return { handled: handledAt.size, unhandled: events.length - handledAt.size, handledTwice, outOfOrder, drainMs: Math.max(...handledAt.values()) - outageEnds!, attempts };
+}
+
 async function failingRun(config: FailingRunConfig): Promise<FailingRunResult> {
   const total = Math.round((config.ratePerSecond * config.failForMs) / 1000);
   const failing: RunEvent = { ...benchEvent(0), runId: FAILING_RUN };
@@ -134,4 +200,4 @@ async function failingRun(config: FailingRunConfig): Promise<FailingRunResult> {
   };
 }
 
-runAsWorker(failingRun);
+runAsWorker<FailingRunConfig | OutageConfig, FailingRunResult | OutageResult>((config) => ('mode' in config ? failingRun(config) : outage(config)));
