@@ -61,11 +61,11 @@ async function consume(config: ConsumeConfig): Promise<ConsumeResult> {
     const app = await startService({
       kafka: { bootstrap: config.bootstrap, prefix: config.prefix, groupId: config.groupId, partitions: config.partitions },
       env: { KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS), ...tracing },
-      handlers: {
-        handle: async () => {
+      // What a feature gets: an async handler registered through handlers.on.
+      register: (handlers) =>
+        handlers.on('run.order_placed', async () => {
           counter.add();
-        },
-      },
+        }),
     });
     stop = () => stopService(app);
     const counts = app.get(dist.tracing.Tracing).spanCounts.bind(app.get(dist.tracing.Tracing));

@@ -12,7 +12,7 @@ const topicRegistry = { provide: TopicRegistry, useFactory: (config: KafkaConfig
 
 /**
  * The transport's shared clients and state, for any payload. KafkaServer is
- * provided by the feature that consumes (it brings the KafkaBatchHandler).
+ * provided by the feature that consumes (its @EventPattern handlers take the batches).
  */
 @Module({
   providers: [topicRegistry, KafkaMetrics, KafkaStatus, KafkaAdmin, KafkaProducer, KafkaTracing, PartitionWaits],

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { KafkaContext, ServerKafka } from '@nestjs/microservices';
-import { Consumer, EachBatchPayload, KafkaMessage, Partitioners } from 'kafkajs';
+import { ServerKafka } from '@nestjs/microservices';
+import { Consumer, Partitioners } from 'kafkajs';
 import { Logger } from 'pino';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { Lifecycle } from '../runtime/lifecycle';
 import { AppLogger } from '../runtime/logger';
-import { KafkaBatchHandler, TopicHandler } from './kafka-batch-handler';
+import { KafkaBatchContext } from './kafka-batch-context';
 import { KafkaAdmin } from './kafka-admin';
 import { kafkaClientOptions } from './kafka-client';
 import { KafkaMetrics } from './kafka-metrics';
@@ -32,7 +32,7 @@ export const FETCH_MAX_BYTES_PER_PARTITION = 1024 * 1024;
 export const FETCH_MAX_WAIT_MS = 500;
 
 /** A Nest-wrapped @EventPattern handler, as ServerKafka keeps it. */
-type NestHandler = (data: unknown, context: KafkaContext) => unknown;
+type NestHandler = (data: unknown, context: KafkaBatchContext) => unknown;
 
 /** A handler's result, done: an Observable (Nest's error path returns one) is run to its end, and its error thrown. */
 const untilComplete = (result: unknown): Promise<void> | void => {
@@ -43,9 +43,10 @@ const untilComplete = (result: unknown): Promise<void> | void => {
  * The Nest Kafka transport, for any payload, with what the stock ServerKafka lacks:
  * - it starts without a broker and connects in the background;
  * - `@EventPattern(slug)` subscribes to the topic `{prefix}.{slug}`;
- * - each batch goes to the feature's KafkaBatchHandler (which settles each
- *   message and resolves offsets) instead of eachMessage with a parser that
- *   swallows JSON errors;
+ * - each batch goes whole to the topic's @EventPattern handler, one Nest
+ *   dispatch per batch (the feature settles each message and resolves
+ *   offsets), instead of eachMessage with a parser that swallows JSON errors
+ *   and a dispatch per message;
  * - kafkajs events feed metrics, health and liveness.
  * docs/architecture.md lists the ServerKafka members it extends, and why.
  */
@@ -59,7 +60,6 @@ export class KafkaServer extends ServerKafka {
     private readonly config: KafkaConfig,
     private readonly topics: TopicRegistry,
     private readonly admin: KafkaAdmin,
-    private readonly batchHandler: KafkaBatchHandler,
     private readonly kafkaStatus: KafkaStatus,
     private readonly metrics: KafkaMetrics,
     private readonly lifecycle: Lifecycle,
@@ -140,7 +140,10 @@ export class KafkaServer extends ServerKafka {
       eachBatchAutoResolve: false,
       // Workers over batches already fetched: it sets how many partitions are handled at once, not how much is held.
       partitionsConsumedConcurrently: this.config.topicPartitions,
-      eachBatch: (payload) => this.batchHandler.handleBatch(payload, this.topicHandler(handlers.get(payload.batch.topic)!, payload)),
+      eachBatch: (payload) => {
+        const handler = handlers.get(payload.batch.topic)!;
+        return Promise.resolve(handler(payload, new KafkaBatchContext([payload]))).then(untilComplete);
+      },
     });
   }
 
@@ -174,18 +177,6 @@ export class KafkaServer extends ServerKafka {
         this.lifecycle.markBroken('kafka-consumer', `crashed and will not restart: ${payload.error.message}`);
       }
     });
-  }
-
-  /**
-   * A topic's Nest-wrapped @EventPattern handler for the batch handler: the
-   * context arguments are the ones Nest's own eachMessage path gives; an error
-   * comes back as an Observable error and is rethrown.
-   */
-  private topicHandler(handler: NestHandler, { batch, heartbeat }: EachBatchPayload): TopicHandler {
-    return {
-      contextArgs: (message: KafkaMessage) => [message, batch.partition, batch.topic, this.consumer!, heartbeat, this.producer!],
-      call: (data, context) => Promise.resolve(handler(data, context)).then(untilComplete),
-    };
   }
 
   private async disconnectClients(): Promise<void> {

@@ -1,4 +1,4 @@
-import { HandlerAttempts, HandlerTimeoutError } from './handler-attempt';
+import { Attempt, HandlerAttempts, HandlerTimeoutError } from './handler-attempt';
 
 /** Attempts with a 10 ms heartbeat step, counting heartbeats; they run on real timers, in tens of milliseconds. */
 function attempts(timeoutMs: number, graceMs: number, heartbeat?: () => Promise<void>) {
@@ -9,7 +9,7 @@ function attempts(timeoutMs: number, graceMs: number, heartbeat?: () => Promise<
     (async () => {
       beats.count += 1;
     });
-  return { beats, run: (handler: (attempt: AbortController) => Promise<void>) => attempts.run(handler, beat) };
+  return { beats, run: (handler: (attempt: Attempt) => Promise<void>) => attempts.run(handler, undefined, beat) };
 }
 
 const after = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -22,6 +22,17 @@ describe('HandlerAttempts', () => {
     expect(signal?.aborted).toBe(false);
     const failure = await attempts(1000, 100).run(() => Promise.reject(new Error('slack unavailable')));
     expect(failure).toEqual({ ok: false, error: new Error('slack unavailable') });
+  });
+
+  it('makes the signal when first read: read after the timeout, it is already aborted with the timeout error', async () => {
+    let late: AbortSignal | undefined;
+    const result = await attempts(20, 1000).run(async (attempt) => {
+      await after(60);
+      late = attempt.signal;
+    });
+    expect(result).toMatchObject({ ok: false, error: expect.any(HandlerTimeoutError) });
+    expect(late?.aborted).toBe(true);
+    expect(late?.reason).toBeInstanceOf(HandlerTimeoutError);
   });
 
   it('turns a synchronous throw into a failure', async () => {

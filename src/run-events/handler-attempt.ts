@@ -1,21 +1,26 @@
-import { KafkaContext } from '@nestjs/microservices';
+import type { RunEventHandlerContext } from './run-event-handlers';
 
-/** The context a handler gets: Nest's KafkaContext plus the attempt's signal, aborted at the handler timeout. */
-export class HandlerAttemptContext extends KafkaContext {
-  constructor(
-    args: ConstructorParameters<typeof KafkaContext>[0],
-    private readonly attempt: AbortController,
-  ) {
-    super(args);
+/**
+ * One attempt, as its handler sees it: its signal, aborted at the handler
+ * timeout. The AbortController is made only when a handler first reads
+ * `signal`: creating one costs more than the rest of a fast event's handling
+ * (docs/benchmarks.md), and most handlers never read it.
+ */
+export class Attempt implements RunEventHandlerContext {
+  #controller?: AbortController;
+  #abortedWith?: { reason: unknown };
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#abortedWith) this.#controller.abort(this.#abortedWith.reason);
+    }
+    return this.#controller.signal;
   }
 
-  /**
-   * Made when first read: Node creates an AbortController's signal lazily, and
-   * creating one costs about 25 us on Node 20, more than the rest of a fast
-   * message's handling (measured in docs/benchmarks.md).
-   */
-  get signal(): AbortSignal {
-    return this.attempt.signal;
+  abort(reason: unknown): void {
+    this.#abortedWith = { reason };
+    this.#controller?.abort(reason);
   }
 }
 
@@ -44,8 +49,8 @@ const SUCCEEDED: AttemptResult = { ok: true };
 const failed = (error: unknown): AttemptResult => ({ ok: false, error });
 
 /**
- * Runs attempts of handlers, each given the attempt's AbortController (a
- * handler reads its signal). A promise cannot be cancelled, so at
+ * Runs attempts of handlers, each given its Attempt (a handler reads its
+ * signal). A promise cannot be cancelled, so at
  * `timeoutMs` the attempt's signal aborts and the attempt counts as failed
  * with a HandlerTimeoutError; it then has `graceMs` to settle, or is returned
  * as abandoned, so the caller never starts another attempt beside it.
@@ -64,21 +69,22 @@ export class HandlerAttempts {
     this.grace = new DeadlineWatch(options.graceMs, options.heartbeatEveryMs);
   }
 
-  run(run: (attempt: AbortController) => Promise<void>, heartbeat: () => Promise<void>): Promise<AttemptResult> {
-    const controller = new AbortController();
+  /** Runs `run(attempt, arg)`: `arg` saves the caller a closure per attempt. */
+  run<A>(run: (attempt: Attempt, arg: A) => Promise<void> | void, arg: A, heartbeat: () => Promise<void>): Promise<AttemptResult> {
+    const attempt = new Attempt();
     let pending: Promise<unknown>;
     try {
-      pending = Promise.resolve(run(controller));
+      pending = Promise.resolve(run(attempt, arg));
     } catch (error) {
       return Promise.resolve(failed(error));
     }
-    return this.timeout.within(pending, heartbeat).then((result) => (result !== TIMED_OUT ? result : this.timedOut(pending, controller, heartbeat)));
+    return this.timeout.within(pending, heartbeat).then((result) => (result !== TIMED_OUT ? result : this.timedOut(pending, attempt, heartbeat)));
   }
 
   /** The attempt ran past its timeout: abort its signal, give it the grace, and abandon it if it still runs. */
-  private async timedOut(pending: Promise<unknown>, controller: AbortController, heartbeat: () => Promise<void>): Promise<AttemptResult> {
+  private async timedOut(pending: Promise<unknown>, attempt: Attempt, heartbeat: () => Promise<void>): Promise<AttemptResult> {
     const error = new HandlerTimeoutError(`handler timed out after ${this.options.timeoutMs} ms`);
-    controller.abort(error);
+    attempt.abort(error);
     if ((await this.grace.within(pending, heartbeat)) !== TIMED_OUT) return { ok: false, error };
     const markSettled = () => void (abandoned.settled = true);
     const abandoned: AbandonedAttempt = { settled: false, done: pending.then(markSettled, markSettled) };

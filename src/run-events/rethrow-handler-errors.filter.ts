@@ -3,8 +3,8 @@ import { Observable, throwError } from 'rxjs';
 
 /**
  * Nest's default RPC filter turns any handler error into a generic
- * "Internal server error"; the consumer pipeline needs the original error to
- * decide between retrying and dead-lettering (PermanentEventError).
+ * "Internal server error"; kafkajs needs the batch's original error (a
+ * rebalance under way, say) to act on it.
  */
 @Catch()
 export class RethrowHandlerErrors implements RpcExceptionFilter {

@@ -15,12 +15,16 @@ export type RunEventHandler<T extends RunEventType> = (event: RunEventOf<T>, con
 /**
  * Where CoffeeBuddy features act on run events: a feature registers a
  * handler per event type (in its onModuleInit). A handler that throws is
- * retried with backoff within the retry budget; one that throws
- * PermanentEventError is dead-lettered at once; one that throws
- * RetryLaterError(ms) is retried no sooner than that. An attempt that runs past
+ * retried with backoff within the retry budget, its partition paused between
+ * attempts; one that throws PermanentEventError is dead-lettered at once; one
+ * that throws RetryLaterError(ms?) or DependencyUnavailableError is retried no
+ * sooner than that, and while nothing in the process succeeds (an outage)
+ * waits without spending the budget. An attempt that runs past
  * the handler timeout fails, and its `signal` aborts. An event type nobody
  * handles is still logged and counted.
  */
+const HANDLED = Promise.resolve();
+
 @Injectable()
 export class RunEventHandlers {
   private readonly handlers = new Map<RunEventType, Array<RunEventHandler<any>>>();
@@ -29,7 +33,22 @@ export class RunEventHandlers {
     this.handlers.set(type, [...(this.handlers.get(type) ?? []), handler]);
   }
 
-  async handle(event: RunEvent, context: RunEventHandlerContext): Promise<void> {
-    for (const handler of this.handlers.get(event.type) ?? []) await handler(event, context);
+  /** Runs the event's handlers one after another; a handler's throw, synchronous or not, rejects. */
+  handle(event: RunEvent, context: RunEventHandlerContext): Promise<void> {
+    const handlers = this.handlers.get(event.type);
+    if (handlers === undefined) return HANDLED;
+    // One handler, the usual case: its own promise, without an async frame around it.
+    if (handlers.length === 1) {
+      try {
+        return Promise.resolve(handlers[0]!(event, context));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.handleEach(handlers, event, context);
+  }
+
+  private async handleEach(handlers: ReadonlyArray<RunEventHandler<any>>, event: RunEvent, context: RunEventHandlerContext): Promise<void> {
+    for (const handler of handlers) await handler(event, context);
   }
 }

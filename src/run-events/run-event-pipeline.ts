@@ -1,7 +1,7 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { Logger } from 'pino';
-import { KafkaBatchHandler, TopicHandler } from '../kafka/kafka-batch-handler';
+import type { Histogram } from 'prom-client';
 import { brokerErrorType } from '../kafka/kafka-errors';
 import { KafkaMetrics } from '../kafka/kafka-metrics';
 import { KafkaTracing } from '../kafka/kafka-tracing';
@@ -13,7 +13,8 @@ import { PartitionWaits, Wait } from '../kafka/partition-waits';
 import { AppLogger } from '../runtime/logger';
 import { DeadLetter, DeadLetterKind, DeadLetterWriter } from './dead-letter-writer';
 import { DedupeWindow } from './dedupe-window';
-import { AbandonedAttempt, HandlerAttemptContext, HandlerAttempts, HandlerTimeoutError } from './handler-attempt';
+import { AbandonedAttempt, Attempt, HandlerAttempts, HandlerTimeoutError } from './handler-attempt';
+import { RunEventHandlers } from './run-event-handlers';
 import { PermanentEventError, RetryLaterError } from './run-event-errors';
 import { RunEventMetrics } from './run-event-metrics';
 import { decodeRunEvent, RunEvent, RunEventType } from './run-event.schema';
@@ -33,17 +34,6 @@ const DEAD_LETTER_RETRY = { initialDelayMs: 1000, maxDelayMs: 30_000 };
 
 /** What processMessage made of a message: handled (its event type), skipped, dead-lettered, or not settled. */
 type MessageOutcome = RunEventType | 'duplicate' | 'dead_lettered' | 'unsettled';
-
-/** A dead letter the broker did not take: its message stays unsettled and its partition pauses. */
-class DeadLetterRefused extends Error {
-  constructor(
-    readonly letter: DeadLetter,
-    readonly eventId: string | undefined,
-    readonly refusal: unknown,
-  ) {
-    super('dead-letter write refused', { cause: refusal });
-  }
-}
 
 /** What an event that waits carries from one attempt to the next (in memory, by partition and offset). */
 interface RetryState {
@@ -88,7 +78,7 @@ type EventWait = Wait<RetryState>;
  * events above it settled meanwhile are passed over.
  */
 @Injectable()
-export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
+export class RunEventPipeline implements OnModuleDestroy {
   private readonly log: Logger;
   private readonly seen: DedupeWindow;
   private readonly stopping = new AbortController();
@@ -99,6 +89,10 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
   private readonly attempts: HandlerAttempts;
   /** Successful handler attempts in the process: an outage is when it does not move while an event's transient failures go on. */
   private successes = 0;
+  /** An attempt of the event's handlers, the attempt as their context (one function for every event). */
+  private readonly callHandlers = (attempt: Attempt, event: RunEvent) => this.handlers.handle(event, attempt);
+  /** The handling-duration histogram's child per topic, looked up once rather than by label at every event. */
+  private readonly handlingDurations = new Map<string, Histogram.Internal<'topic'>>();
 
   constructor(
     private readonly config: RunEventsConfig,
@@ -109,6 +103,7 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
     private readonly logger: AppLogger,
     private readonly tracing: KafkaTracing,
     private readonly waits: PartitionWaits<RetryState>,
+    private readonly handlers: RunEventHandlers,
   ) {
     this.log = logger.child('RunEventPipeline');
     this.seen = new DedupeWindow(config.dedupeWindowSize);
@@ -133,7 +128,7 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
     this.stopping.abort();
   }
 
-  async handleBatch(payload: EachBatchPayload, handler: TopicHandler): Promise<void> {
+  async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const { topic, partition } = batch;
     // Per-batch work where it can be: one child logger, counters added once, the partition's hold looked up once.
@@ -153,10 +148,6 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
       }
       return 'settled';
     };
-    const refused = (message: KafkaMessage, error: unknown): Settlement => {
-      if (!(error instanceof DeadLetterRefused)) throw error;
-      return this.waitForDeadLetter(error, payload, hold?.waits.get(message.offset), log);
-    };
     // Not an async function: a promise chain on the per-batch callbacks above costs less per message.
     const settle = (message: KafkaMessage): Promise<Settlement> => {
       let wait: EventWait | undefined;
@@ -169,9 +160,9 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
       }
       // A consumer span per message only when tracing is on; off, the hot path makes no closure for it.
       const processed = this.tracing.enabled
-        ? this.tracing.process(topic, partition, message, () => this.processMessage(topic, partition, message, payload, handler, log, wait))
-        : this.processMessage(topic, partition, message, payload, handler, log, wait);
-      return processed.then(counted, (error: unknown) => refused(message, error));
+        ? this.tracing.process(topic, partition, message, () => this.processMessage(topic, partition, message, payload, log, wait))
+        : this.processMessage(topic, partition, message, payload, log, wait);
+      return processed.then(counted);
     };
     try {
       ({ resolvedOffset } = await this.runner.run(payload, settle));
@@ -194,7 +185,6 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
     partition: number,
     message: KafkaMessage,
     payload: EachBatchPayload,
-    handler: TopicHandler,
     log: Logger,
     wait?: EventWait,
   ): Promise<MessageOutcome> {
@@ -213,8 +203,7 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
     const decoded = decodeRunEvent(message.value, this.config.maxEventBytes);
     if (!decoded.ok) {
       const { kind, message: reason, eventId } = decoded.failure;
-      await this.deadLetter(log, topic, partition, message, kind, reason, 1, eventId);
-      return 'dead_lettered';
+      return this.deadLetter(log, payload, message, { kind, error: reason, attempts: 1, eventId });
     }
     const event = decoded.event;
     this.tracing.identified(event.id);
@@ -226,21 +215,16 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
     const state = wait?.state;
     if (state?.abandoned && !state.abandoned.settled) {
       // Its timed-out attempt still runs after the budget: it is not attempted beside it.
-      await this.deadLetter(log, topic, partition, message, 'handler_failed', state.lastReason, state.attempts, event.id);
-      this.waits.done(topic, partition, message.offset);
-      return 'dead_lettered';
+      return this.deadLetter(log, payload, message, { kind: 'handler_failed', error: state.lastReason, attempts: state.attempts, eventId: event.id }, wait);
     }
     const started = performance.now();
     const successesBefore = this.successes;
-    // The handler's context carries the attempt's AbortSignal.
-    const result = await this.attempts.run(
-      (controller) => handler.call(event, new HandlerAttemptContext(handler.contextArgs(message), controller)),
-      payload.heartbeat,
-    );
+    // Called from the registry: the attempt is the handler's context (its signal).
+    const result = await this.attempts.run(this.callHandlers, event, payload.heartbeat);
     if (!result.ok) return this.attemptFailed(result, event, message, payload, log, wait, { started, successesBefore });
     this.successes += 1;
     if (wait !== undefined) this.waits.done(topic, partition, message.offset);
-    this.metrics.handlingDuration.observe({ topic }, (performance.now() - (state?.firstAttemptAt ?? started)) / 1000);
+    this.handlingDurationOf(topic).observe((performance.now() - (state?.firstAttemptAt ?? started)) / 1000);
     this.seen.add(event.id);
     log.info({ eventId: event.id, type: event.type, runId: event.runId, offset }, 'run event handled');
     return event.type;
@@ -301,9 +285,7 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
     if (retryInMs === undefined) {
       const kind = permanent ? 'handler_permanent_failure' : 'handler_failed';
       // Not added to the dedupe window: a letter copied back to the topic is handled.
-      await this.deadLetter(log, topic, partition, message, kind, reason, attempt, event.id);
-      if (wait !== undefined) this.waits.done(topic, partition, message.offset);
-      return 'dead_lettered';
+      return this.deadLetter(log, payload, message, { kind, error: reason, attempts: attempt, eventId: event.id }, wait);
     }
     this.metrics.consumed.inc({ topic, outcome: 'retried' });
     this.tracing.retried(error, attempt, retryInMs);
@@ -313,23 +295,24 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
     return 'unsettled';
   }
 
+  /** Writes the message's dead letter: 'dead_lettered', or 'unsettled' when the broker refuses it (its partition then waits for the write). */
   private async deadLetter(
     log: Logger,
-    topic: string,
-    partition: number,
+    payload: EachBatchPayload,
     message: KafkaMessage,
-    kind: DeadLetterKind,
-    error: string,
-    attempts: number,
-    eventId?: string,
-  ): Promise<void> {
+    { kind, error, attempts, eventId }: { kind: DeadLetterKind; error: string; attempts: number; eventId?: string },
+    wait?: EventWait,
+  ): Promise<'dead_lettered' | 'unsettled'> {
+    const { topic, partition } = payload.batch;
     const letter: DeadLetter = { topic, partition, message, kind, error, attempts };
     try {
       await this.deadLetters.write(letter);
     } catch (refusal) {
-      throw new DeadLetterRefused(letter, eventId, refusal);
+      return this.waitForDeadLetter(letter, eventId, refusal, payload, wait, log);
     }
     this.recordDeadLetter(log, letter, eventId);
+    if (wait !== undefined) this.waits.done(topic, partition, message.offset);
+    return 'dead_lettered';
   }
 
   private recordDeadLetter(log: Logger, { topic, message, kind, error, attempts }: DeadLetter, eventId?: string): void {
@@ -347,7 +330,14 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
    * partition already waiting for a letter is counted and logged, and its
    * event comes back after the resume.
    */
-  private waitForDeadLetter({ letter, eventId, refusal }: DeadLetterRefused, payload: EachBatchPayload, wait: EventWait | undefined, log: Logger): Settlement {
+  private waitForDeadLetter(
+    letter: DeadLetter,
+    eventId: string | undefined,
+    refusal: unknown,
+    payload: EachBatchPayload,
+    wait: EventWait | undefined,
+    log: Logger,
+  ): 'unsettled' {
     const { topic, partition, message } = letter;
     const offset = Number(message.offset);
     const refusedWith = this.countRefusal(topic, refusal);
@@ -381,6 +371,12 @@ export class RunEventPipeline implements KafkaBatchHandler, OnModuleDestroy {
       },
     );
     return 'unsettled';
+  }
+
+  private handlingDurationOf(topic: string): Histogram.Internal<'topic'> {
+    let histogram = this.handlingDurations.get(topic);
+    if (histogram === undefined) this.handlingDurations.set(topic, (histogram = this.metrics.handlingDuration.labels({ topic })));
+    return histogram;
   }
 
   private countRefusal(topic: string, error: unknown): string {

@@ -1,5 +1,4 @@
 import { Module, OnModuleInit } from '@nestjs/common';
-import { KafkaBatchHandler } from '../kafka/kafka-batch-handler';
 import { KafkaServer } from '../kafka/kafka.server';
 import { KafkaModule } from '../kafka/kafka.module';
 import { TopicRegistry } from '../kafka/topics';
@@ -11,7 +10,7 @@ import { RunEventPipeline } from './run-event-pipeline';
 import { RUN_EVENT_TOPICS } from './run-event-topics';
 import { RunEventsController } from './run-events.controller';
 
-/** The run-event feature: its topics, its pipeline as the Kafka server's batch handler, its publisher and handlers. */
+/** The run-event feature: its topics, its pipeline behind the Kafka server's batches, its publisher and handlers. */
 @Module({
   imports: [KafkaModule],
   controllers: [RunEventsController],
@@ -21,7 +20,6 @@ import { RunEventsController } from './run-events.controller';
     DeadLetterWriter,
     KafkaEventPublisher,
     RunEventPipeline,
-    { provide: KafkaBatchHandler, useExisting: RunEventPipeline },
     KafkaServer,
   ],
   exports: [RunEventHandlers, KafkaEventPublisher, KafkaServer],

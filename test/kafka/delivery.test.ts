@@ -21,7 +21,8 @@ const header = (message: KafkaMessage, name: string) => message.headers?.[name]?
 const metric = (service: TestApp, series: string) => metricValue(service.url, series);
 
 /** Long enough for three attempts with backoffs of 20 and 40 ms even on a loaded machine. */
-const RETRY_BUDGET_MS = 1000;
+// Room for the first waits (20, 40, 80 ms) each plus a fetch of its resumed partition (up to 500 ms).
+const RETRY_BUDGET_MS = 2500;
 
 const started: TestApp[] = [];
 afterEach(async () => {

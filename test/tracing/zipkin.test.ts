@@ -19,6 +19,7 @@ interface ZipkinSpan {
   id: string;
   parentId?: string;
   name: string;
+  timestamp: number;
   kind?: string;
   tags?: Record<string, string>;
   annotations?: { timestamp: number; value: string }[];
@@ -115,18 +116,19 @@ describe('traces exported to a real Zipkin server', () => {
     expect(line).toMatchObject({ trace_id: traceId, span_id: handle.id });
   });
 
-  it('records each retry as an event on the handler span', async () => {
+  it('records each attempt as a consumer span of the trace, and each retry as an event on the span of the attempt that failed', async () => {
     const event = orderPlaced('run-retried', 2);
     const eventId = event.id;
     handlers.failWith(eventId, (attempt) => (attempt < 3 ? new Error('the coffee machine is busy') : undefined));
     const traceId = await publishInTrace(event);
     await waitFor(() => handlers.handledIds().includes(eventId), 'the retried event to be handled');
 
-    const handle = (await traceSpans(traceId, 3)).find((span) => span.kind === 'CONSUMER')!;
-    expect(handle.annotations?.map((annotation) => annotation.value)).toEqual(['retry', 'retry']);
-    expect(handle.tags).not.toHaveProperty('error');
+    // The root, the producer, and one consumer span per delivery of the event (it waits between attempts outside its batch).
+    const attempts = (await traceSpans(traceId, 5)).filter((span) => span.kind === 'CONSUMER').sort((a, b) => a.timestamp - b.timestamp);
+    expect(attempts.map((span) => (span.annotations ?? []).map((annotation) => annotation.value))).toEqual([['retry'], ['retry'], []]);
+    expect(attempts.every((span) => !('error' in (span.tags ?? {})))).toBe(true);
     const retried = service.logs.withMessage('run event retried').filter((entry) => entry.eventId === eventId);
-    expect(retried.map((entry) => entry.span_id)).toEqual([handle.id, handle.id]);
+    expect(retried.map((entry) => entry.span_id)).toEqual([attempts[0]!.id, attempts[1]!.id]);
   });
 
   it('marks a dead-lettered event on its span, with the error', async () => {
