@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BrokerHandle, startBroker } from '../scripts/kafka-broker';
 import { killChildren } from './support/child';
 import { deleteRunArtifacts } from './support/kafka';
-import { profileTable, resultsTable, Sections, targets, topFunctionsTable } from './support/report';
+import { moduleLoadTable, profileTable, resultsTable, Sections, targets, topFunctionsTable } from './support/report';
 import { backlogSuite } from './suites/backlog';
 import { consumeSuite } from './suites/consume';
 import { consumeIoSuite } from './suites/consume-io';
@@ -165,6 +165,9 @@ async function main(): Promise<void> {
       out.push('', 'Where the service spends CPU on /health/live:', '');
       out.push(profileTable({ 'service /health/live': { ...live, messagesPerSecond: live.requestsPerSecond } }, 'byCaller', 'request'));
       out.push('', topFunctionsTable(live, 12));
+    }
+    if (sections.startup) {
+      out.push('', 'What each package adds to the start (medians):', '', moduleLoadTable(sections.startup));
     }
     // The benchmark itself keeps every CPU busy (client, server, broker): only a load well above that means a neighbour.
     const limit = m.nproc * 1.5;

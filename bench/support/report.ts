@@ -51,8 +51,9 @@ export function targets(s: Sections): Target[] {
   if (s.publish) atLeast('publish: publishBatch / idempotent kafkajs sendBatch', s.publish.ratios.publisherVsIdempotent, 0.9);
   if (s.probes) atLeast('/health/live: service / bare node:http (req/s)', s.probes.ratios.liveVsBare, 0.8);
   if (s.startup) {
-    atMost('start-up: service / minimal Nest app', s.startup.ratios.startup, 1.5);
-    atMost('idle RSS: service / minimal Nest app', s.startup.ratios.idleRss, 1.3);
+    // Issue 22: both were there before tracing came in.
+    atMost('start-up: service / minimal Nest app', s.startup.ratios.startup, 1.4);
+    atMost('idle RSS: service / minimal Nest app', s.startup.ratios.idleRss, 1.4);
   }
   if (s.backlog) atMost('backlog peak RSS / pod memory limit', s.backlog.ratios.manifestPeakVsLimit, BACKLOG_PEAK_SHARE);
   const failing = s['failing-run'];
@@ -172,6 +173,7 @@ export function resultsTable(s: Sections): string {
     const a = s.startup.apps;
     row('Start-up to /health/live: node dist/main.js vs minimal Nest app', cell(a.service.startupMs, int, 'ms'), cell(a['minimal-nest'].startupMs, int, 'ms'),
       s.startup.ratios.startup, targetCell(all, 'start-up: service / minimal Nest app'));
+    row('  CPU time until then (all threads)', cell(a.service.startupCpuMs, int, 'ms'), cell(a['minimal-nest'].startupCpuMs, int, 'ms'), s.startup.ratios.startupCpu);
     row('Idle RSS', cell(a.service.idleRssMb, fixed(1), 'MiB'), cell(a['minimal-nest'].idleRssMb, fixed(1), 'MiB'), s.startup.ratios.idleRss,
       targetCell(all, 'idle RSS: service / minimal Nest app'));
   }
@@ -228,6 +230,18 @@ export function profileTable(
   rows.push([`${unit === 'message' ? 'msg' : 'req'}/s under the profiler`, ...modes.map((mode) => int(profiles[mode]!.messagesPerSecond))]);
   const title = view === 'byCaller' ? `CPU µs per ${unit} (built-ins charged to their caller)` : `CPU self time, µs per ${unit}`;
   return markdown([title, ...modes], rows);
+}
+
+/** What each package adds to the start, loaded in a fresh process in the order the service pulls them in. */
+export function moduleLoadTable(startup: StartupSection): string {
+  const t = startup.moduleLoadTotals;
+  return markdown(
+    ['Module', 'ms', 'RSS MiB', 'in the minimal app'],
+    [
+      ...startup.moduleLoadMs.map((m) => [m.module, String(m.ms), m.rssMb.toFixed(1), m.inMinimalApp ? 'yes' : '']),
+      ['total: service / minimal app', `${t.service} / ${t.minimalApp}`, `${t.serviceRssMb} / ${t.minimalAppRssMb}`, ''],
+    ],
+  );
 }
 
 export function topFunctionsTable(profile: ProfileSummary, count = 20): string {

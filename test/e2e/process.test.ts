@@ -1,5 +1,4 @@
 import { FakeVault, VAULT_TOKEN } from '../support/fake-vault';
-import { freePort } from '../support/ports';
 import { ServiceProcess } from '../support/service-process';
 import { testTimeout, waitFor } from '../support/wait';
 
@@ -7,13 +6,7 @@ const START_MS = 30_000;
 const LINE_MS = 30_000;
 const EXIT_MS = 30_000;
 
-async function spawnServing(env: Record<string, string> = {}): Promise<{ service: ServiceProcess; url: string }> {
-  const port = await freePort();
-  const service = ServiceProcess.spawn({ COFFEEBUDDY_HTTP_PORT: String(port), COFFEEBUDDY_HTTP_HOST: '127.0.0.1', ...env });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(() => fetch(`${url}/health/live`).then((response) => response.status === 200), 'the service to answer /health/live', START_MS);
-  return { service, url };
-}
+const spawnServing = (env: Record<string, string> = {}) => ServiceProcess.spawnServing(env, { timeoutMs: START_MS });
 
 describe('the built service process', () => {
   it(

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { onCleanup } from './cleanup';
+import { freePort } from './ports';
 import { waitFor, within } from './wait';
 
 export type ProcessExit = { code: number | null; signal: NodeJS.Signals | null };
@@ -36,11 +37,12 @@ export class ServiceProcess {
    * service whose run-event handlers wait that long per event
    * (test/support/service-with-slow-handlers.js); with `failingRun`, the same
    * service whose handler fails every event of that run until the wall-clock
-   * time `until` (test/support/service-with-failing-run.js).
+   * time `until` (test/support/service-with-failing-run.js). `nodeArgs` go
+   * before the entry point (e.g. `--require` of a preload).
    */
   static spawn(
     env: Record<string, string | undefined>,
-    options: { handlerMs?: number; failingRun?: { runId: string; until: number } } = {},
+    options: { handlerMs?: number; failingRun?: { runId: string; until: number }; nodeArgs?: string[] } = {},
   ): ServiceProcess {
     const { handlerMs, failingRun } = options;
     const entry =
@@ -49,13 +51,25 @@ export class ServiceProcess {
         : failingRun !== undefined
           ? [join(__dirname, 'service-with-failing-run.js'), failingRun.runId, String(failingRun.until)]
           : [join(process.cwd(), 'dist', 'main.js')];
-    const child = spawn(process.execPath, entry, {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], {
       env: { PATH: process.env.PATH, COFFEEBUDDY_ENVIRONMENT: 'test', COFFEEBUDDY_LOG_FORMAT: 'json', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const service = new ServiceProcess(child, env);
     onCleanup(`service process ${child.pid}`, () => service.stop());
     return service;
+  }
+
+  /** `spawn` on a free loopback port, resolved once it answers 200 on /health/live; `url` is its base URL. */
+  static async spawnServing(
+    env: Record<string, string | undefined> = {},
+    options: { nodeArgs?: string[]; timeoutMs?: number } = {},
+  ): Promise<{ service: ServiceProcess; url: string }> {
+    const port = await freePort();
+    const service = ServiceProcess.spawn({ COFFEEBUDDY_HTTP_PORT: String(port), COFFEEBUDDY_HTTP_HOST: '127.0.0.1', ...env }, options);
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(() => fetch(`${url}/health/live`).then((response) => response.status === 200), 'the service to answer /health/live', options.timeoutMs);
+    return { service, url };
   }
 
   exit(): Promise<ProcessExit> {
