@@ -13,6 +13,8 @@ import { BenchContext, rotate, WORKERS } from './context';
 export const CONSUME_MESSAGES = 100_000;
 export const PARTITIONS = 6;
 const MODES: ConsumeMode[] = ['kafkajs-each-message', 'kafkajs-each-batch', 'nest-stock', 'pipeline', 'pipeline-traced'];
+/** Allocation sampled once each, after the timed runs (the sampler slows them): the pipeline and the plain consumer. */
+const ALLOCATION_SAMPLED: ConsumeMode[] = ['pipeline', 'kafkajs-each-message'];
 /** Profiled once each, after the timed runs: the pipeline, and the two baselines whose own costs the comparison rests on. */
 const PROFILED: ConsumeMode[] = ['pipeline', 'nest-stock', 'kafkajs-each-message'];
 
@@ -28,6 +30,8 @@ export interface ConsumeSection {
   /** pipeline-traced, per run: spans ended, exported, failed, dropped by the batch processor; what the sink received. */
   tracing: { spans: NonNullable<ConsumeResult['spans']>[]; sinkRequests: number; sinkBytes: number };
   profiles: Partial<Record<ConsumeMode, ProfileSummary & { messagesPerSecond: number; file: string; windowUs: [number, number] }>>;
+  /** Kilobytes allocated per message, the consumer's start (the app's is not) to its last message. */
+  allocatedKbPerMessage: Partial<Record<ConsumeMode, number>>;
 }
 
 export async function consumeSuite(ctx: BenchContext): Promise<ConsumeSection> {
@@ -39,7 +43,7 @@ export async function consumeSuite(ctx: BenchContext): Promise<ConsumeSection> {
   const sink = await startDiscardingSink();
 
   let group = 0;
-  const consume = (mode: ConsumeMode, nodeArgs: string[] = []) => {
+  const consume = (mode: ConsumeMode, nodeArgs: string[] = [], measureAllocation = false) => {
     group += 1;
     const config: ConsumeConfig = {
       mode,
@@ -50,6 +54,7 @@ export async function consumeSuite(ctx: BenchContext): Promise<ConsumeSection> {
       partitions: PARTITIONS,
       expected: CONSUME_MESSAGES,
       otlpEndpoint: sink.url,
+      measureAllocation,
     };
     return runWorker<ConsumeResult>(join(WORKERS, 'consume.ts'), config, {
       logFile: join(ctx.workDir, 'consume-workers.log'),
@@ -75,6 +80,13 @@ export async function consumeSuite(ctx: BenchContext): Promise<ConsumeSection> {
   }
 
   await sink.close();
+
+  const allocatedKbPerMessage: ConsumeSection['allocatedKbPerMessage'] = {};
+  for (const mode of ALLOCATION_SAMPLED) {
+    const result = await consume(mode, [], true);
+    allocatedKbPerMessage[mode] = round(result.allocatedBytesPerMessage! / 1024, 1);
+    ctx.progress(`consume: ${mode} allocated ${allocatedKbPerMessage[mode]} KB per message`);
+  }
 
   const profiles: ConsumeSection['profiles'] = {};
   for (const mode of PROFILED) {
@@ -122,6 +134,7 @@ export async function consumeSuite(ctx: BenchContext): Promise<ConsumeSection> {
     },
     tracing: { spans: results.get('pipeline-traced')!.map((r) => r.spans!), sinkRequests: sink.requests, sinkBytes: sink.bytes },
     profiles,
+    allocatedKbPerMessage,
   };
 }
 

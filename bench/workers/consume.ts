@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Session } from 'node:inspector/promises';
 import { kafkaClient } from '../support/kafka';
 import { Counter } from '../support/counter';
 import { dist, startService, stopService } from '../support/service';
@@ -24,6 +25,8 @@ export interface ConsumeConfig {
   expected: number;
   /** pipeline-traced: the OTLP/HTTP sink spans are exported to. */
   otlpEndpoint?: string;
+  /** Sample every allocation (V8's sampling heap profiler, collected objects included) while consuming. */
+  measureAllocation?: boolean;
 }
 
 export interface ConsumeResult {
@@ -42,6 +45,26 @@ export interface ConsumeResult {
   windowUs: [number, number];
   /** pipeline-traced: spans ended, exported, lost in failed exports, and dropped by the batch processor (after shutdown). */
   spans?: { ended: number; exported: number; failed: number; dropped: number };
+  /** With measureAllocation: bytes allocated per message, from the consumer's start to its last message (its group join included). */
+  allocatedBytesPerMessage?: number;
+}
+
+/**
+ * V8's sampling heap profiler at a 256-byte interval, counting the objects
+ * collected since too: its sample sizes, scaled by V8, add up to what was
+ * allocated. Returns the function that stops it and gives that total.
+ */
+async function sampleAllocations(): Promise<() => Promise<number>> {
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return async () => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    session.disconnect();
+    type Node = { selfSize: number; children: Node[] };
+    const total = (node: Node): number => node.children.reduce((sum, child) => sum + total(child), node.selfSize);
+    return total(profile.head as Node);
+  };
 }
 
 /** Consumer settings every mode shares with the service's defaults (session timeout, one fetch slot per partition). */
@@ -50,6 +73,7 @@ const HEARTBEAT_MS = 3_000;
 
 async function consume(config: ConsumeConfig): Promise<ConsumeResult> {
   const counter = new Counter(config.expected);
+  const stopSampling = config.measureAllocation ? await sampleAllocations() : undefined;
   const started = performance.now();
   let stop: () => Promise<void>;
   let spanCounts: (() => ConsumeResult['spans']) | undefined;
@@ -108,6 +132,7 @@ async function consume(config: ConsumeConfig): Promise<ConsumeResult> {
   }
 
   await counter.done;
+  const allocated = await stopSampling?.();
   const memory = process.memoryUsage();
   await stop();
   const handlingMs = counter.lastAt - counter.firstAt;
@@ -122,6 +147,7 @@ async function consume(config: ConsumeConfig): Promise<ConsumeResult> {
     heapUsedAfterMb: memory.heapUsed / 2 ** 20,
     windowUs: [counter.firstUs, counter.lastUs],
     spans: config.mode === 'pipeline-traced' ? spanCounts?.() : undefined,
+    allocatedBytesPerMessage: allocated === undefined ? undefined : allocated / counter.count,
   };
 }
 
