@@ -135,7 +135,7 @@ async function main(): Promise<void> {
         loadAverageAfter: loadavg().map((l) => Number(l.toFixed(2))),
         suiteLoad,
       },
-      broker: { bootstrap, startedByBench: Boolean(broker), version: '3.9.2 (KRaft, single node)' },
+      broker: { bootstrap, startedByBench: Boolean(broker), version: broker ? `${broker.version} (KRaft, single node)` : 'not started by the benchmark' },
       runs,
       targets: targets(sections),
       ...sections,
