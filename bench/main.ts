@@ -13,6 +13,7 @@ import { BenchContext, ROOT } from './suites/context';
 import { latencySuite } from './suites/latency';
 import { probesSuite } from './suites/probes';
 import { publishSuite } from './suites/publish';
+import { scaleSuite } from './suites/scale';
 import { startupSuite } from './suites/startup';
 
 /**
@@ -23,7 +24,7 @@ import { startupSuite } from './suites/startup';
  *
  * Environment: KAFKA_BOOTSTRAP_SERVERS (use that broker instead of starting
  * one), BENCH_RUNS (repetitions, default 3), BENCH_SUITES (comma-separated
- * subset of consume,consume-io,publish,latency,probes,startup,backlog).
+ * subset of consume,consume-io,publish,latency,probes,startup,backlog,scale).
  */
 const SUITES = {
   consume: consumeSuite,
@@ -33,6 +34,7 @@ const SUITES = {
   probes: probesSuite,
   startup: startupSuite,
   backlog: backlogSuite,
+  scale: scaleSuite,
 };
 type SuiteName = keyof typeof SUITES;
 

@@ -5,6 +5,7 @@ import type { ConsumeIoSection } from '../suites/consume-io';
 import type { LatencySection } from '../suites/latency';
 import type { ProbesSection } from '../suites/probes';
 import type { PublishSection } from '../suites/publish';
+import type { ScaleSection } from '../suites/scale';
 import type { StartupSection } from '../suites/startup';
 import type { ProfileSummary } from './profile';
 import type { Summary } from './stats';
@@ -17,6 +18,7 @@ export interface Sections {
   probes?: ProbesSection;
   startup?: StartupSection;
   backlog?: BacklogSection;
+  scale?: ScaleSection;
 }
 
 export interface Target {
@@ -53,6 +55,10 @@ export function targets(s: Sections): Target[] {
     atMost('idle RSS: service / minimal Nest app', s.startup.ratios.idleRss, 1.3);
   }
   if (s.backlog) atMost('backlog peak RSS / pod memory limit', s.backlog.ratios.manifestPeakVsLimit, BACKLOG_PEAK_SHARE);
+  if (s.scale) {
+    for (const [replicas, ratio] of Object.entries(s.scale.ratios)) atLeast(`scale: ${replicas} processes / (${replicas} × one)`, ratio, 0.8);
+    atMost('scale: events handled by two processes / their bound, worst scale-up', s.scale.worstDuplicateShareOfBound, 1);
+  }
   return list;
 }
 
@@ -175,6 +181,22 @@ export function resultsTable(s: Sections): string {
       cell(b['node-defaults'].peakRssMb, fixed(1), 'MiB'), s.backlog.ratios.manifestVsNodeDefaults);
     row('  time to drain, start-up included: manifest NODE_OPTIONS vs Node defaults', cell(b.manifest.drainMs, int, 'ms'),
       cell(b['node-defaults'].drainMs, int, 'ms'), b.manifest.drainMs.median / b['node-defaults'].drainMs.median);
+  }
+  if (s.scale) {
+    const c = s.scale;
+    const rate = (replicas: string) => cell(c.throughput[replicas], int, 'events/s');
+    const setup = `${c.handlerMs} ms handler, KAFKA_MAX_IN_FLIGHT=${c.maxInFlight}, ${c.partitions} partitions`;
+    for (const [replicas, ratio] of Object.entries(c.ratios)) {
+      const figure = `scale: ${replicas} processes / (${replicas} × one)`;
+      row(`Scale, ${setup}: ${replicas} processes vs ${replicas} × one`, rate(replicas), `${replicas} × ${rate('1')}`, ratio, targetCell(all, figure));
+    }
+    const ups = c.scaleUps;
+    row(`Scale-up 1 → 3 after ${int(c.scaleUpAt)} of ${int(c.scaleUpEvents)} events, ${ups.length} times: handled by two processes vs bound`,
+      ups.map((u) => u.handledByTwo).join(', '), ups.map((u) => u.bound).join(', '), c.worstDuplicateShareOfBound,
+      targetCell(all, 'scale: events handled by two processes / their bound, worst scale-up'));
+    row('  partitions that changed owner, per scale-up', ups.map((u) => u.partitionMoves).join(', '), `bound: moves × ${int(c.eventsPerBatchBound)}`, '');
+    row('  longest pause in handling, per scale-up', ups.map((u) => `${u.longestPauseMs} ms`).join(', '), '', '');
+    row('  first event of a new process after its start, per scale-up', ups.map((u) => `${u.firstByNewMs} ms`).join(', '), '', '');
   }
   return markdown(['Figure', 'Service', 'Baseline', 'Ratio', 'Target'], rows);
 }
