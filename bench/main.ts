@@ -14,6 +14,7 @@ import { BenchContext, ROOT } from './suites/context';
 import { latencySuite } from './suites/latency';
 import { probesSuite } from './suites/probes';
 import { publishSuite } from './suites/publish';
+import { scaleSuite } from './suites/scale';
 import { startupSuite } from './suites/startup';
 
 /**
@@ -24,7 +25,7 @@ import { startupSuite } from './suites/startup';
  *
  * Environment: KAFKA_BOOTSTRAP_SERVERS (use that broker instead of starting
  * one), BENCH_RUNS (repetitions, default 3), BENCH_SUITES (comma-separated
- * subset of consume,consume-io,publish,latency,probes,startup,backlog,failing-run).
+ * subset of consume,consume-io,publish,latency,probes,startup,backlog,failing-run,scale).
  */
 const SUITES = {
   consume: consumeSuite,
@@ -35,6 +36,7 @@ const SUITES = {
   startup: startupSuite,
   backlog: backlogSuite,
   'failing-run': failingRunSuite,
+  scale: scaleSuite,
 };
 type SuiteName = keyof typeof SUITES;
 
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
         loadAverageAfter: loadavg().map((l) => Number(l.toFixed(2))),
         suiteLoad,
       },
-      broker: { bootstrap, startedByBench: Boolean(broker), version: '3.9.2 (KRaft, single node)' },
+      broker: { bootstrap, startedByBench: Boolean(broker), version: broker ? `${broker.version} (KRaft, single node)` : 'not started by the benchmark' },
       runs,
       targets: targets(sections),
       ...sections,

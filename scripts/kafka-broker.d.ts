@@ -1,6 +1,8 @@
 // Types for scripts/kafka-broker.js (plain CommonJS, no compile step).
 
 export interface StartBrokerOptions {
+  /** Kafka release, e.g. `3.9.2`. Default: KAFKA_VERSION, else DEFAULT_KAFKA_VERSION. */
+  version?: string;
   /** Data directory (server.properties, log segments, broker.log, broker.json). Default: a new temp dir. */
   dataDir?: string;
   /** PLAINTEXT port on 127.0.0.1. Default: the port of an earlier run on dataDir if free, else a free port. */
@@ -31,6 +33,8 @@ export interface BrokerInfo {
 }
 
 export interface BrokerHandle extends BrokerInfo {
+  /** The Kafka release running. */
+  version: string;
   logFile: string;
   /** SIGTERM (controlled shutdown), wait for exit; SIGKILL after timeoutMs (default 15000). No-op when not running. */
   stop(timeoutMs?: number): Promise<void>;
@@ -47,8 +51,17 @@ export interface ClusterDescription {
   clusterId: string;
 }
 
-/** Checks Java 17+ (and Maven when a download is needed), downloads the jars once; returns the lib dir. */
-export function ensureKafkaInstalled(): Promise<string>;
+/** The Kafka release run when none is asked for and KAFKA_VERSION is unset: `4.4.0`. */
+export const DEFAULT_KAFKA_VERSION: string;
+
+/** The release to run: `version`, else KAFKA_VERSION, else DEFAULT_KAFKA_VERSION; throws unless it looks like `x.y.z`. */
+export function kafkaVersion(version?: string): string;
+
+/**
+ * Checks Java 17+ (and Maven when a download is needed), downloads the jars of
+ * the release (as for kafkaVersion) once into `.cache/kafka-<version>/lib`; returns that dir.
+ */
+export function ensureKafkaInstalled(version?: string): Promise<string>;
 
 /** Starts a single-node KRaft broker on 127.0.0.1 and resolves once it answers describeCluster(). */
 export function startBroker(opts?: StartBrokerOptions): Promise<BrokerHandle>;

@@ -1,6 +1,8 @@
 'use strict';
 // Runs a real single-node Apache Kafka broker (KRaft, broker+controller) on
 // 127.0.0.1, from jars downloaded from Maven Central. No Docker needed.
+// Kafka 4.4.0 by default; KAFKA_VERSION=<version> (e.g. 3.9.2) runs another
+// release, each downloaded into .cache/kafka-<version>/ the first time it is asked for.
 // Library: see kafka-broker.d.ts. CLI: node scripts/kafka-broker.js --help
 
 const { spawn, spawnSync, execFile } = require('node:child_process');
@@ -11,14 +13,63 @@ const os = require('node:os');
 const path = require('node:path');
 const { setTimeout: sleep } = require('node:timers/promises');
 
-const KAFKA_VERSION = '3.9.2';
+const DEFAULT_KAFKA_VERSION = '4.4.0';
 const ROOT = path.resolve(__dirname, '..');
 const POM = 'scripts/kafka/pom.xml'; // relative to ROOT
-const CACHE_DIR = path.join(ROOT, '.cache', `kafka-${KAFKA_VERSION}`);
-const LIB_DIR = path.join(CACHE_DIR, 'lib');
-const MARKER = path.join(CACHE_DIR, 'lib.complete');
-const CLI_DATA_DIR = path.join(ROOT, '.cache', 'kafka-data');
 const JAVA = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+
+/** The release to run: the one asked for, else KAFKA_VERSION, else the default. */
+function kafkaVersion(version = process.env.KAFKA_VERSION || DEFAULT_KAFKA_VERSION) {
+  if (!/^\d+\.\d+\.\d+$/.test(version)) {
+    throw new Error(`KAFKA_VERSION must be a Kafka release such as ${DEFAULT_KAFKA_VERSION}, got ${JSON.stringify(version)}`);
+  }
+  return version;
+}
+
+/**
+ * Where a release's jars live, and how it logs: Kafka 3 through log4j 1
+ * (reload4j, -Dlog4j.configuration), Kafka 4 through log4j2
+ * (-Dlog4j2.configurationFile; the older property is ignored there).
+ */
+function release(version) {
+  const cacheDir = path.join(ROOT, '.cache', `kafka-${version}`);
+  const log4j2 = Number(version.split('.')[0]) >= 4;
+  return {
+    version,
+    cacheDir,
+    libDir: path.join(cacheDir, 'lib'),
+    marker: path.join(cacheDir, 'lib.complete'),
+    profile: log4j2 ? 'log4j2' : 'reload4j',
+    logConfig: log4j2
+      ? { file: 'log4j2.properties', property: 'log4j2.configurationFile', text: LOG4J2_PROPERTIES }
+      : { file: 'log4j.properties', property: 'log4j.configuration', text: LOG4J_PROPERTIES },
+  };
+}
+
+// Both log WARN and above to the console (the broker's log file), plus one INFO
+// line per start and stop ("Kafka Server started") from KafkaRaftServer.
+const LOG4J_PROPERTIES = [
+  'log4j.rootLogger=WARN, stdout',
+  'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+  'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+  'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+  'log4j.logger.kafka.server.KafkaRaftServer=INFO',
+  '',
+].join('\n');
+
+const LOG4J2_PROPERTIES = [
+  // log4j2's own shutdown hook would stop logging before the broker's shutdown has logged anything.
+  'shutdownHook=disable',
+  'appender.stdout.type=Console',
+  'appender.stdout.name=STDOUT',
+  'appender.stdout.layout.type=PatternLayout',
+  'appender.stdout.layout.pattern=[%d] %p %m (%c)%n',
+  'rootLogger.level=WARN',
+  'rootLogger.appenderRef.stdout.ref=STDOUT',
+  'logger.raft.name=kafka.server.KafkaRaftServer',
+  'logger.raft.level=INFO',
+  '',
+].join('\n');
 
 // ---------------------------------------------------------------- install
 
@@ -48,9 +99,9 @@ function pomHash() {
   return crypto.createHash('sha256').update(fs.readFileSync(path.join(ROOT, POM))).digest('hex');
 }
 
-function installed() {
+function installed({ marker }) {
   try {
-    return fs.readFileSync(MARKER, 'utf8').trim() === pomHash();
+    return fs.readFileSync(marker, 'utf8').trim() === pomHash();
   } catch {
     return false;
   }
@@ -58,9 +109,9 @@ function installed() {
 
 // Several jest workers may call this at once on a clean cache: a lock
 // directory (mkdir is atomic) lets one of them download while the others wait.
-async function withLock(fn) {
-  const lock = path.join(CACHE_DIR, '.lock');
-  fs.mkdirSync(CACHE_DIR, { recursive: true });
+async function withLock(dir, fn) {
+  const lock = path.join(dir, '.lock');
+  fs.mkdirSync(dir, { recursive: true });
   for (;;) {
     try {
       fs.mkdirSync(lock);
@@ -81,28 +132,31 @@ async function withLock(fn) {
   }
 }
 
-async function ensureKafkaInstalled() {
+async function ensureKafkaInstalled(version) {
+  const kafka = release(kafkaVersion(version));
   checkJava();
-  if (installed()) return LIB_DIR;
-  return withLock(async () => {
-    if (installed()) return LIB_DIR; // another process finished meanwhile
+  if (installed(kafka)) return kafka.libDir;
+  return withLock(kafka.cacheDir, async () => {
+    if (installed(kafka)) return kafka.libDir; // another process finished meanwhile
     checkMaven();
-    fs.rmSync(LIB_DIR, { recursive: true, force: true }); // drop a partial or outdated download
-    const args = ['-B', '-q', '-f', POM, 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies',
-      '-DincludeScope=runtime', `-DoutputDirectory=${LIB_DIR}`];
+    fs.rmSync(kafka.libDir, { recursive: true, force: true }); // drop a partial or outdated download
+    const args = ['-B', '-q', '-f', POM, `-Dkafka.version=${kafka.version}`, `-P${kafka.profile}`,
+      'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies',
+      '-DincludeScope=runtime', `-DoutputDirectory=${kafka.libDir}`];
     const r = await run('mvn', args, { cwd: ROOT, timeout: 15 * 60_000 });
     if (r.code !== 0) {
-      throw new Error(`Maven could not download Kafka ${KAFKA_VERSION} (exit ${r.code}): ${lastLines(r.output, 5)}`);
+      throw new Error(`Maven could not download Kafka ${kafka.version} (exit ${r.code}): ${lastLines(r.output, 5)}`);
     }
-    fs.writeFileSync(MARKER, `${pomHash()}\n`);
-    return LIB_DIR;
+    fs.writeFileSync(kafka.marker, `${pomHash()}\n`);
+    return kafka.libDir;
   });
 }
 
 // ---------------------------------------------------------------- broker
 
 async function startBroker(opts = {}) {
-  const libDir = await ensureKafkaInstalled();
+  const kafka = release(kafkaVersion(opts.version));
+  const libDir = await ensureKafkaInstalled(kafka.version);
   const dataDir = path.resolve(opts.dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'coffeebuddy-kafka-')));
   fs.mkdirSync(path.join(dataDir, 'tmp'), { recursive: true });
   const previous = readBrokerInfo(dataDir);
@@ -118,7 +172,7 @@ async function startBroker(opts = {}) {
     await reuse('proxyPort'),
   ]);
   const state = {
-    libDir, dataDir, port, controllerPort, proxiedPort, proxyPort,
+    kafka, libDir, dataDir, port, controllerPort, proxiedPort, proxyPort,
     logFile: path.resolve(opts.logFile || path.join(dataDir, 'broker.log')),
     timeoutMs: opts.timeoutMs ?? 60_000,
     detached: Boolean(opts.detached),
@@ -128,6 +182,7 @@ async function startBroker(opts = {}) {
   await formatStorage(state);
 
   const handle = {
+    version: kafka.version,
     bootstrap: `127.0.0.1:${port}`,
     port,
     controllerPort,
@@ -151,7 +206,7 @@ async function startBroker(opts = {}) {
 // the broker's listens: a fault-injecting proxy started there, forwarding to
 // proxiedPort, stays between its clients and the broker, since metadata sends
 // them back to proxyPort.
-function writeConfig({ dataDir, port, controllerPort, proxiedPort, proxyPort }) {
+function writeConfig({ kafka, dataDir, port, controllerPort, proxiedPort, proxyPort }) {
   const props = {
     'process.roles': 'broker,controller',
     'node.id': 1,
@@ -178,20 +233,13 @@ function writeConfig({ dataDir, port, controllerPort, proxiedPort, proxyPort }) 
   };
   const text = Object.entries(props).map(([k, v]) => `${k}=${String(v).replace(/\\/g, '\\\\')}\n`).join('');
   fs.writeFileSync(path.join(dataDir, 'server.properties'), text);
-  fs.writeFileSync(path.join(dataDir, 'log4j.properties'), [
-    'log4j.rootLogger=WARN, stdout',
-    'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
-    'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
-    'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
-    // one INFO line per start/stop ("Kafka Server started"), the rest stays quiet
-    'log4j.logger.kafka.server.KafkaRaftServer=INFO',
-    '',
-  ].join('\n'));
+  fs.writeFileSync(path.join(dataDir, kafka.logConfig.file), kafka.logConfig.text);
 }
 
-function javaArgs({ dataDir, libDir }, heap) {
+function javaArgs({ kafka, dataDir, libDir }, heap) {
+  const { file, property } = kafka.logConfig;
   return [...heap, `-Djava.io.tmpdir=${path.join(dataDir, 'tmp')}`,
-    `-Dlog4j.configuration=file:${path.join(dataDir, 'log4j.properties')}`, '-cp', path.join(libDir, '*')];
+    `-D${property}=file:${path.join(dataDir, file)}`, '-cp', path.join(libDir, '*')];
 }
 
 async function formatStorage(state) {
@@ -470,15 +518,18 @@ function tail(file, n = 30) {
 
 // ---------------------------------------------------------------- CLI
 
-const USAGE = `usage: node scripts/kafka-broker.js <command> [options]
-  install                               download Kafka ${KAFKA_VERSION} jars, print the lib dir
+/** The CLI's data directory for a release: storage formatted by one release is not for another. */
+const cliDataDir = (version) => path.join(release(version).cacheDir, 'data');
+
+const usage = (version) => `usage: [KAFKA_VERSION=<version>] node scripts/kafka-broker.js <command> [options]
+  install                               download the jars of Kafka <version>, print the lib dir
   start [--data-dir D] [--port P]       start in the background, print KAFKA_BOOTSTRAP_SERVERS=...
   stop [--data-dir D]                   stop the broker started on D
   run [--data-dir D] [--port P]         run in the foreground until SIGINT/SIGTERM
-D defaults to ${path.relative(process.cwd(), CLI_DATA_DIR) || CLI_DATA_DIR}`;
+<version> defaults to ${DEFAULT_KAFKA_VERSION} (now ${version}); D defaults to ${path.relative(process.cwd(), cliDataDir(version))}`;
 
-function parseArgs(argv) {
-  const opts = { dataDir: CLI_DATA_DIR };
+function parseArgs(argv, version) {
+  const opts = { dataDir: cliDataDir(version), version };
   for (let i = 0; i < argv.length; i++) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--data-dir' && value) opts.dataDir = path.resolve(value);
@@ -492,14 +543,15 @@ function parseArgs(argv) {
 async function main([command, ...rest]) {
   const print = (line) => process.stdout.write(`${line}\n`);
   const info = (line) => process.stderr.write(`${line}\n`);
+  const version = kafkaVersion();
   if (command === 'install') {
-    print(await ensureKafkaInstalled());
+    print(await ensureKafkaInstalled(version));
   } else if (command === 'start') {
-    const h = await startBroker({ ...parseArgs(rest), detached: true });
-    info(`Kafka ${KAFKA_VERSION} running in the background: pid ${h.pid}, data ${h.dataDir}, log ${h.logFile}`);
+    const h = await startBroker({ ...parseArgs(rest, version), detached: true });
+    info(`Kafka ${h.version} running in the background: pid ${h.pid}, data ${h.dataDir}, log ${h.logFile}`);
     print(`KAFKA_BOOTSTRAP_SERVERS=${h.bootstrap}`);
   } else if (command === 'stop') {
-    const { dataDir } = parseArgs(rest);
+    const { dataDir } = parseArgs(rest, version);
     const b = readBrokerInfo(dataDir);
     if (!b || !isKafkaPid(b.pid)) return info(`no Kafka broker running on ${dataDir}`);
     await stopBrokerByPid(b.pid);
@@ -509,27 +561,28 @@ async function main([command, ...rest]) {
     let stopRequested;
     const requested = new Promise((resolve) => { stopRequested = resolve; });
     for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => stopRequested(s));
-    const h = await startBroker(parseArgs(rest));
-    info(`Kafka ${KAFKA_VERSION} running: pid ${h.pid}, data ${h.dataDir}, log ${h.logFile}; Ctrl-C stops it`);
+    const h = await startBroker(parseArgs(rest, version));
+    info(`Kafka ${h.version} running: pid ${h.pid}, data ${h.dataDir}, log ${h.logFile}; Ctrl-C stops it`);
     print(`KAFKA_BOOTSTRAP_SERVERS=${h.bootstrap}`);
     const child = children.get(h);
     child.ref(); // the foreground broker is what keeps this process alive
     const outcome = await Promise.race([requested, child.exited.then((code) => ({ code }))]);
-    if (typeof outcome === 'object') throw new Error(`Kafka broker exited (${outcome.code}); log: ${h.logFile}`);
+    if (typeof outcome === 'object') throw new Error(`Kafka broker exited (${outcome.code}); log: ${h.logFile}\n${tail(h.logFile)}`);
     await h.stop();
     info('Kafka broker stopped');
     process.exit(0);
   } else {
     if (command && command !== '--help' && command !== '-h') throw new Error(`unknown command ${command} (see --help)`);
-    print(USAGE);
+    print(usage(version));
   }
 }
 
-module.exports = { ensureKafkaInstalled, startBroker, waitForBroker, stopBrokerByPid, readBrokerInfo };
+module.exports = { DEFAULT_KAFKA_VERSION, kafkaVersion, ensureKafkaInstalled, startBroker, waitForBroker, stopBrokerByPid, readBrokerInfo };
 
 if (require.main === module) {
   main(process.argv.slice(2)).catch((err) => {
-    process.stderr.write(`kafka-broker: ${String(err.message).split('\n')[0]}\n`);
+    // The whole message: a broker that failed to start ends it with the last lines of its log.
+    process.stderr.write(`kafka-broker: ${String(err.message).trimEnd()}\n`);
     process.exit(1);
   });
 }

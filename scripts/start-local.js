@@ -6,7 +6,7 @@
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startBroker } = require('./kafka-broker');
+const { kafkaVersion, startBroker } = require('./kafka-broker');
 
 const ROOT = path.resolve(__dirname, '..');
 // Read by the CLI (src/cli/cli-settings.ts) when KAFKA_BOOTSTRAP_SERVERS is unset.
@@ -17,8 +17,10 @@ async function main() {
   const env = { COFFEEBUDDY_HTTP_HOST: '127.0.0.1', ...process.env };
   let broker;
   if (!env.KAFKA_BOOTSTRAP_SERVERS) {
-    process.stderr.write('starting the local Kafka broker...\n');
-    broker = await startBroker({ dataDir: path.join(ROOT, '.cache', 'kafka-local') });
+    const version = kafkaVersion(); // KAFKA_VERSION, else the default
+    process.stderr.write(`starting the local Kafka broker (Kafka ${version})...\n`);
+    // One data directory per release: storage formatted by one release is not for another.
+    broker = await startBroker({ version, dataDir: path.join(ROOT, '.cache', `kafka-local-${version}`) });
     env.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap;
     process.stderr.write(`Kafka broker on ${broker.bootstrap} (data in ${broker.dataDir})\n`);
     fs.writeFileSync(LOCAL_BROKER_FILE, `${JSON.stringify({ bootstrap: broker.bootstrap, pid: process.pid }, null, 2)}\n`);

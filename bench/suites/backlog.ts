@@ -5,7 +5,7 @@ import { stopChild } from '../support/child';
 import { benchEvents, EVENT_BYTES } from '../support/events';
 import { FakeDependency } from '../support/fakes';
 import { freePort } from '../support/http';
-import { createTopics, kafkaClient, produceEvents } from '../support/kafka';
+import { committedCount, createTopics, kafkaClient, produceEvents } from '../support/kafka';
 import { spawnService } from '../support/service-process';
 import { round, summarise, Summary } from '../support/stats';
 import { BenchContext, ROOT, rotate } from './context';
@@ -70,8 +70,7 @@ export async function backlogSuite(ctx: BenchContext): Promise<BacklogSection> {
         });
         try {
           for (;;) {
-            const [offsets] = await admin.fetchOffsets({ groupId: `${prefix}-group`, topics: [topic] });
-            if (offsets.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) >= BACKLOG_MESSAGES) break;
+            if ((await committedCount(admin, `${prefix}-group`, topic)) >= BACKLOG_MESSAGES) break;
             if (child.exitCode !== null) throw new Error(`the service exited (${child.exitCode}) while draining; log in ${ctx.workDir}`);
             if (performance.now() - started > 300_000) throw new Error('the backlog was not drained within 300 s');
             await new Promise((resolve) => setTimeout(resolve, 200));

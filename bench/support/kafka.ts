@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Admin, Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { RunEvent } from '../../src/run-events/run-event.schema';
 
 export function kafkaClient(bootstrap: string, clientId = 'bench'): Kafka {
@@ -46,4 +46,10 @@ export async function produceEvents(bootstrap: string, topic: string, events: re
   } finally {
     await producer.disconnect();
   }
+}
+
+/** Messages of a topic the group has committed, over every partition (a partition without a commit counts 0). */
+export async function committedCount(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return offsets.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
 }

@@ -6,6 +6,7 @@ import type { FailingRunSection } from '../suites/failing-run';
 import type { LatencySection } from '../suites/latency';
 import type { ProbesSection } from '../suites/probes';
 import type { PublishSection } from '../suites/publish';
+import type { ScaleSection } from '../suites/scale';
 import type { StartupSection } from '../suites/startup';
 import type { ProfileSummary } from './profile';
 import { round, Summary } from './stats';
@@ -19,6 +20,7 @@ export interface Sections {
   startup?: StartupSection;
   backlog?: BacklogSection;
   'failing-run'?: FailingRunSection;
+  scale?: ScaleSection;
 }
 
 export interface Target {
@@ -64,6 +66,10 @@ export function targets(s: Sections): Target[] {
     // An absolute bound, in seconds: the other partitions' p99 while one run fails for 20 s.
     const p99 = failing.modes.failing.otherPartitions.p99Ms.median / 1000;
     list.push({ figure: 'failing-run: other partitions p99 (s) during a one-run failure', ratio: p99, max: 1, met: p99 <= 1 });
+  }
+  if (s.scale) {
+    for (const [replicas, ratio] of Object.entries(s.scale.ratios)) atLeast(`scale: ${replicas} processes / (${replicas} × one)`, ratio, 0.8);
+    atMost('scale: events handled by two processes / their bound, worst scale-up', s.scale.worstDuplicateShareOfBound, 1);
   }
   return list;
 }
@@ -210,6 +216,22 @@ export function resultsTable(s: Sections): string {
     row(`Outage: every handler throws RetryLaterError(${o.retryAfterMs}) for ${o.failForMs / 1000} s, ${int(o.events)} events: handled / twice / out of order / dead-lettered`,
       `${int(o.handled)} / ${o.handledTwice} / ${o.outOfOrder} / ${int(o.unhandled)}`, '', '');
     row('  drained after the outage / handler attempts in all', `${int(o.drainMs)} ms / ${int(o.attempts)}`, '', '');
+  }
+  if (s.scale) {
+    const c = s.scale;
+    const rate = (replicas: string) => cell(c.throughput[replicas], int, 'events/s');
+    const setup = `${c.handlerMs} ms handler, KAFKA_MAX_IN_FLIGHT=${c.maxInFlight}, ${c.partitions} partitions`;
+    for (const [replicas, ratio] of Object.entries(c.ratios)) {
+      const figure = `scale: ${replicas} processes / (${replicas} × one)`;
+      row(`Scale, ${setup}: ${replicas} processes vs ${replicas} × one`, rate(replicas), `${replicas} × ${rate('1')}`, ratio, targetCell(all, figure));
+    }
+    const ups = c.scaleUps;
+    row(`Scale-up 1 → 3 after ${int(c.scaleUpAt)} of ${int(c.scaleUpEvents)} events, ${ups.length} times: handled by two processes vs bound`,
+      ups.map((u) => u.handledByTwo).join(', '), ups.map((u) => u.bound).join(', '), c.worstDuplicateShareOfBound,
+      targetCell(all, 'scale: events handled by two processes / their bound, worst scale-up'));
+    row('  partitions that changed owner, per scale-up', ups.map((u) => u.partitionMoves).join(', '), `bound: moves × ${int(c.eventsPerBatchBound)}`, '');
+    row('  longest pause in handling, per scale-up', ups.map((u) => `${u.longestPauseMs} ms`).join(', '), '', '');
+    row('  first event of a new process after its start, per scale-up', ups.map((u) => `${u.firstByNewMs} ms`).join(', '), '', '');
   }
   return markdown(['Figure', 'Service', 'Baseline', 'Ratio', 'Target'], rows);
 }

@@ -5,6 +5,8 @@ import { DIST_DIR } from './dist';
 import { VAULT_TOKEN } from './fakes';
 
 export const MAIN = join(DIST_DIR, 'main.js');
+/** The same service with its run-event handlers waiting a given time per event; it runs dist/ (not BENCH_DIST). */
+export const SLOW_HANDLERS = join(__dirname, '..', '..', 'test', 'support', 'service-with-slow-handlers.js');
 export const MINIMAL_NEST = join(__dirname, '..', 'apps', 'minimal-nest.js');
 export const BARE_HTTP = join(__dirname, '..', 'apps', 'bare-http.js');
 
@@ -19,6 +21,8 @@ export interface ServiceProcessOptions {
   nodeArgs?: string[];
   /** Extra environment, e.g. NODE_OPTIONS. */
   env?: Record<string, string>;
+  /** Run SLOW_HANDLERS with handlers that wait this long per event, instead of dist/main.js. */
+  handlerMs?: number;
 }
 
 /**
@@ -27,7 +31,7 @@ export interface ServiceProcessOptions {
  */
 export function spawnService(options: ServiceProcessOptions): ChildProcess {
   return spawnNode(
-    [...(options.nodeArgs ?? []), MAIN],
+    [...(options.nodeArgs ?? []), ...(options.handlerMs === undefined ? [MAIN] : [SLOW_HANDLERS, String(options.handlerMs)])],
     {
       COFFEEBUDDY_ENVIRONMENT: 'prod',
       COFFEEBUDDY_HTTP_HOST: '127.0.0.1',

@@ -1,6 +1,6 @@
 import { parseSettings, Settings, SETTINGS_VARIABLES } from '../../src/settings';
 import { startTestApp, TestApp } from '../support/test-app';
-import { K8sObject, maxOldSpaceMiB, memoryBytes, only, OVERLAYS, render, ROUTES } from './manifests';
+import { containerEnv, K8sObject, maxOldSpaceMiB, memoryBytes, only, OVERLAYS, render, ROUTES } from './manifests';
 
 /** Variable names the settings module knows: the keys of its zod schema. */
 function knownVariables(): Set<string> {
@@ -9,35 +9,6 @@ function knownVariables(): Set<string> {
 
 const REQUIRED_IN_CONFIG = ['VAULT_ADDR', 'ORY_BASE_URL', 'KAFKA_BOOTSTRAP_SERVERS'];
 const SECRETS = ['VAULT_TOKEN', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'];
-
-interface EnvSource {
-  value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; configMapKeyRef?: unknown };
-}
-
-/** The container's environment as the kubelet builds it, with a stand-in for each secret value. */
-function containerEnv(objects: K8sObject[]) {
-  const [container] = only(objects, 'Deployment').spec.template.spec.containers;
-  const configMaps = objects.filter((o) => o.kind === 'ConfigMap');
-  const env: Record<string, string> = {};
-  const secretRefs: Record<string, { name: string; key: string; optional?: boolean }> = {};
-  for (const source of container.envFrom ?? []) {
-    expect(source.secretRef).toBeUndefined(); // secrets one by one, so each name is checked below
-    const configMap = configMaps.find((c) => c.metadata.name === source.configMapRef.name);
-    expect(configMap).toBeDefined();
-    Object.assign(env, configMap!.data);
-  }
-  for (const { name, value, valueFrom } of container.env as Array<EnvSource & { name: string }>) {
-    if (valueFrom?.secretKeyRef) {
-      secretRefs[name] = valueFrom.secretKeyRef;
-      env[name] = `dummy-${name.toLowerCase()}`;
-    } else {
-      expect(valueFrom).toBeUndefined();
-      env[name] = value ?? '';
-    }
-  }
-  return { container, env, secretRefs };
-}
 
 function preStopSeconds(container: { lifecycle?: { preStop?: any } }): number {
   const preStop = container.lifecycle?.preStop;

@@ -21,7 +21,7 @@ describe.each(KUSTOMIZATIONS)('kustomization deploy/%s', (kustomization) => {
     }
   });
 
-  it('validates every built-in object against the Kubernetes schemas of kubernetes-models', () => {
+  it('validates every built-in object and KEDA resource against the schemas of kubernetes-models', () => {
     const results = validateWithModels(objects);
     for (const result of results) {
       if (CUSTOM_GROUPS.includes(groupOf(result.apiVersion))) continue;
@@ -79,8 +79,9 @@ describe.each(OVERLAYS)('overlay deploy/%s', (overlay) => {
     }
   });
 
-  it('has the Deployment, Service, ConfigMap, PodDisruptionBudget, NetworkPolicy, Ingress and both KongPlugins', () => {
+  it('has the Deployment, Service, ConfigMap, PodDisruptionBudget, NetworkPolicy, Ingress and both KongPlugins; prod its autoscaler too', () => {
     const kinds = objects.map((o) => o.kind).sort();
+    const autoscaling = overlay.endsWith('prod') ? ['ScaledObject', 'TriggerAuthentication'] : [];
     expect(kinds).toEqual(
       [
         'ConfigMap',
@@ -92,6 +93,7 @@ describe.each(OVERLAYS)('overlay deploy/%s', (overlay) => {
         'NetworkPolicy',
         'PodDisruptionBudget',
         'Service',
+        ...autoscaling,
       ].sort(),
     );
     expect(all(objects, 'KongPlugin').map((p) => p.plugin).sort()).toEqual(['rate-limiting', 'request-size-limiting']);

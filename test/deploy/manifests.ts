@@ -8,9 +8,12 @@ export const DEPLOY = join(ROOT, 'deploy');
 
 /** The kustomizations a platform team applies; the overlays are the ones that carry the app. */
 export const OVERLAYS = ['overlays/dev', 'overlays/prod'];
-export const KUSTOMIZATIONS = ['base', ...OVERLAYS, 'monitoring', 'gateway-api'];
+export const KUSTOMIZATIONS = ['base', ...OVERLAYS, 'monitoring', 'gateway-api', 'autoscaling'];
 
-/** Custom resources: kubernetes-models has no model for them, so the tests check their fields by hand. */
+/**
+ * Custom resources with no model to validate them, so the tests check their fields by hand. KEDA's
+ * (keda.sh) are validated like the built-in objects, with @kubernetes-models/keda (validate-models.mjs).
+ */
 export const CUSTOM_GROUPS = ['configuration.konghq.com', 'monitoring.coreos.com', 'gateway.networking.k8s.io'];
 
 /** The app's routes and its HTTP port default (src/health/health.controller.ts, src/metrics/metrics.module.ts). */
@@ -97,4 +100,33 @@ export function baseContainer(): { env?: Array<{ name: string; value?: string }>
 export function maxOldSpaceMiB(nodeOptions: string): number | undefined {
   const match = /--max-old-space-size=(\d+)/.exec(nodeOptions);
   return match ? Number(match[1]) : undefined;
+}
+
+interface EnvSource {
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; configMapKeyRef?: unknown };
+}
+
+/** The container's environment as the kubelet builds it, with a stand-in for each secret value. */
+export function containerEnv(objects: K8sObject[]) {
+  const [container] = only(objects, 'Deployment').spec.template.spec.containers;
+  const configMaps = objects.filter((o) => o.kind === 'ConfigMap');
+  const env: Record<string, string> = {};
+  const secretRefs: Record<string, { name: string; key: string; optional?: boolean }> = {};
+  for (const source of container.envFrom ?? []) {
+    expect(source.secretRef).toBeUndefined(); // secrets one by one, so each name is checked below
+    const configMap = configMaps.find((c) => c.metadata.name === source.configMapRef.name);
+    expect(configMap).toBeDefined();
+    Object.assign(env, configMap!.data);
+  }
+  for (const { name, value, valueFrom } of container.env as Array<EnvSource & { name: string }>) {
+    if (valueFrom?.secretKeyRef) {
+      secretRefs[name] = valueFrom.secretKeyRef;
+      env[name] = `dummy-${name.toLowerCase()}`;
+    } else {
+      expect(valueFrom).toBeUndefined();
+      env[name] = value ?? '';
+    }
+  }
+  return { container, env, secretRefs };
 }

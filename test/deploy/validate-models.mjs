@@ -1,13 +1,18 @@
-// Validates Kubernetes objects (a JSON array on stdin) with kubernetes-models.
-// A separate Node process because the package ships ES modules only, which Jest's CommonJS runtime cannot load.
-// Prints one result per object: the model used (null when none exists, as for custom resources) and its errors.
+// Validates Kubernetes objects (a JSON array on stdin) with kubernetes-models, and KEDA's custom
+// resources with @kubernetes-models/keda (models generated from KEDA's CRD schemas).
+// A separate Node process because the packages ship ES modules only, which Jest's CommonJS runtime cannot load.
+// Prints one result per object: the model used (null when none exists, as for other custom resources) and its errors.
 import { readFileSync } from 'node:fs';
+
+/** The model package of an API group other than the built-in ones. */
+const PACKAGES = { 'keda.sh': '@kubernetes-models/keda' };
 
 const objects = JSON.parse(readFileSync(0, 'utf8'));
 const results = [];
 for (const object of objects) {
   const { apiVersion, kind } = object;
-  const specifier = `kubernetes-models/${apiVersion}/${kind}`;
+  const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+  const specifier = `${PACKAGES[group] ?? 'kubernetes-models'}/${apiVersion}/${kind}`;
   const result = { apiVersion, kind, name: object.metadata?.name, model: null, errors: [] };
   let Model;
   try {

@@ -1,7 +1,14 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { kafkaVersion } from '../../scripts/kafka-broker';
+import { onCleanup } from '../support/cleanup';
+import { testTimeout, within } from '../support/wait';
+
+/** A broker's start on a loaded machine (a cold JVM), plus its exit. */
+const START_MS = 90_000;
 
 /** A PATH holding only the given programs, so the script sees what a bare machine would. */
 function pathWith(programs: Record<string, string>): string {
@@ -47,4 +54,43 @@ describe('the local broker script on a machine that lacks its tools', () => {
       rmSync(root, { recursive: true, force: true });
     }
   });
+});
+
+describe('the local broker script', () => {
+  it('refuses a KAFKA_VERSION that is not a release number, naming the variable', () => {
+    const result = spawnSync(process.execPath, [join(process.cwd(), 'scripts', 'kafka-broker.js'), 'install'], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, KAFKA_VERSION: '4.4' },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe('kafka-broker: KAFKA_VERSION must be a Kafka release such as 4.4.0, got "4.4"');
+  });
+
+  it(
+    `shows the last lines of the broker's own log when the broker cannot start (Kafka ${kafkaVersion()})`,
+    async () => {
+      // The broker's PLAINTEXT port is taken: Kafka logs why it cannot bind, and exits.
+      const taken = createServer((socket) => socket.destroy());
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      onCleanup('the server holding the port', () => new Promise((resolve) => taken.close(resolve)));
+      const port = (taken.address() as { port: number }).port;
+      const dataDir = mkdtempSync(join(tmpdir(), 'kafka-data-'));
+      onCleanup(`data dir ${dataDir}`, () => rmSync(dataDir, { recursive: true, force: true }));
+
+      // KAFKA_VERSION passes through: the suite checks the release it runs on.
+      const cli = spawn(process.execPath, ['scripts/kafka-broker.js', 'start', '--data-dir', dataDir, '--port', String(port)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      onCleanup(`kafka-broker.js ${cli.pid}`, () => cli.kill('SIGKILL'));
+      let stderr = '';
+      cli.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      const code = await within(new Promise((resolve) => cli.on('close', resolve)), `the script to give up (stderr: ${stderr})`, START_MS);
+
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/^kafka-broker: Kafka broker exited \(1\) before it was ready; log: .*broker\.log\n/);
+      // A line the broker wrote through its logging backend, with the reason.
+      expect(stderr).toContain(`failed to bind to 127.0.0.1:${port}: Address already in use`);
+    },
+    testTimeout(START_MS),
+  );
 });
