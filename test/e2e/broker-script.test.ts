@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../support/temp-dir';
 
 /** A PATH holding only the given programs, so the script sees what a bare machine would. */
 function pathWith(programs: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'bin-'));
+  const dir = tempDir('bin-');
   for (const [name, target] of Object.entries(programs)) symlinkSync(target, join(dir, name));
   return dir;
 }
@@ -33,18 +33,14 @@ describe('the local broker script on a machine that lacks its tools', () => {
 
   it('names the Maven package to install when the broker must be downloaded and mvn is missing', () => {
     // A checkout with no downloaded broker yet.
-    const root = mkdtempSync(join(tmpdir(), 'checkout-'));
-    try {
-      cpSync(join(process.cwd(), 'scripts'), join(root, 'scripts'), { recursive: true });
-      symlinkSync(join(process.cwd(), 'node_modules'), join(root, 'node_modules'));
-      const bin = pathWith({ node: process.execPath, java: which('java') });
-      const result = install(root, bin);
-      expect(result.status).toBe(1);
-      expect(result.stderr.trim()).toBe(
-        'kafka-broker: Maven is required to download the local Kafka broker from Maven Central: install it with `apt-get install maven`',
-      );
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    const root = tempDir('checkout-');
+    cpSync(join(process.cwd(), 'scripts'), join(root, 'scripts'), { recursive: true });
+    symlinkSync(join(process.cwd(), 'node_modules'), join(root, 'node_modules'));
+    const bin = pathWith({ node: process.execPath, java: which('java') });
+    const result = install(root, bin);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      'kafka-broker: Maven is required to download the local Kafka broker from Maven Central: install it with `apt-get install maven`',
+    );
   });
 });
