@@ -51,7 +51,18 @@ module.exports = {
   // A global option: Jest ignores it inside a project. Tests with several waits set their own
   // timeout above their sum (testTimeout() in test/support/wait.ts).
   testTimeout: 60000,
-  reporters: ['default', ['jest-junit', { outputDirectory: 'reports', outputName: 'junit.xml' }]],
+  // Files run in parallel: most of a file's time is spent waiting (on the broker, a JVM starting, a
+  // retry's backoff, a consumer's fetch), not computing, so two workers finish the suite in about half
+  // the time of one. Not more on 2 cores: with a third, the command-line tool's 5 s bound to reach the
+  // broker was missed on a loaded machine. Tests sharing the suite's broker never collide: each has
+  // topics and a consumer group of its own (isolatedKafkaEnv in test/support/kafka.ts), and the one
+  // proxied port of the fault proxies is taken in turn (FaultProxy.forSuiteBroker).
+  maxWorkers: 2,
+  reporters: [
+    'default',
+    ['jest-junit', { outputDirectory: 'reports', outputName: 'junit.xml', addFileAttribute: 'true' }],
+    '<rootDir>/test/support/slowest-files-reporter.js',
+  ],
   // Coverage is collected by `npm test` (jest --coverage), so one file run on its own is not held to the floor.
   coverageDirectory: 'reports/coverage',
   coverageReporters: ['text-summary', 'lcov', 'cobertura'],

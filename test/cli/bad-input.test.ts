@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isOneLine, runCliProcess } from '../support/cli-process';
 import { isolatedKafkaEnv } from '../support/kafka';
 import { REFUSED_PORT } from '../support/ports';
+import { tempDir } from '../support/temp-dir';
 
 describe('the CLI given bad input', () => {
   const env = isolatedKafkaEnv();
@@ -55,7 +55,8 @@ describe('the CLI given bad input', () => {
   });
 
   it('refuses an invalid event file in one line without publishing', async () => {
-    const file = join(tmpdir(), `cli-event-${process.pid}.json`);
+    const dir = tempDir('cli-event-');
+    const file = join(dir, 'event.json');
     writeFileSync(file, JSON.stringify({ id: 'nope', type: 'run.closed', version: 1 }));
     const invalid = await runCliProcess(['publish', '--file', file], env);
     expect(invalid.code).toBe(1);
@@ -63,7 +64,7 @@ describe('the CLI given bad input', () => {
     expect(invalid.stderr).toMatch(/^invalid run event \(.*\): id: /);
     writeFileSync(file, '{ not json');
     expect((await runCliProcess(['publish', '--file', file], env)).stderr).toMatch(/is not JSON: /);
-    const missing = await runCliProcess(['publish', '--file', join(tmpdir(), 'no-such-event.json')], env);
-    expect(missing.stderr).toBe(`cannot read ${join(tmpdir(), 'no-such-event.json')}: ENOENT\n`);
+    const missing = await runCliProcess(['publish', '--file', join(dir, 'no-such-event.json')], env);
+    expect(missing.stderr).toBe(`cannot read ${join(dir, 'no-such-event.json')}: ENOENT\n`);
   });
 });

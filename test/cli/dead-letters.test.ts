@@ -74,7 +74,7 @@ describe('dead-letters on the real broker', () => {
   it('lists every letter with its fields, then a count per reason', async () => {
     const { refs, failedAt, a1, invalid } = seeded;
     const run = await cli('dead-letters', 'list');
-    expect(run.code).toBe(0);
+    expect(run).toMatchObject({ code: 0 }); // on failure, shows the tool's stderr
     const out = lines(run.stdout);
     expect(out).toHaveLength(6);
     // Dead-letter order within a partition; every letter once.
@@ -110,7 +110,7 @@ describe('dead-letters on the real broker', () => {
   it('shows a whole letter by partition:offset and by event id', async () => {
     const { refs, b1 } = seeded;
     const byRef = await cli('dead-letters', 'show', refs.b1);
-    expect(byRef.code).toBe(0);
+    expect(byRef).toMatchObject({ code: 0 }); // on failure, shows the tool's stderr
     expect(byRef.stdout).toContain(`dead letter ${refs.b1}\nheaders:\n  dlq.error.kind: handler_permanent_failure\n`);
     expect(byRef.stdout).toContain('  dlq.error.message: run deleted\n');
     expect(byRef.stdout).toContain(`key: run-b\nvalue:\n${JSON.stringify(b1, null, 2)}`);
@@ -123,7 +123,7 @@ describe('dead-letters on the real broker', () => {
     const before = await offsetsOf(topic);
 
     const dry = await cli('dead-letters', 'replay', '--dry-run');
-    expect(dry.code).toBe(0);
+    expect(dry).toMatchObject({ code: 0 }); // on failure, shows the tool's stderr
     // Only handler failures by default.
     expect(lines(dry.stdout).slice(0, -1).map((line) => line.split(' ')[2]).sort()).toEqual([refs.a1, refs.b1, refs.a2].sort());
     expect(lines(dry.stdout).at(-1)).toBe('dry run: 3 letter(s) would be replayed; nothing was sent');
@@ -142,7 +142,7 @@ describe('dead-letters on the real broker', () => {
     const one = await cli('dead-letters', 'replay', '--event-id', b1.id, '--yes');
     expect(one.stdout).toBe(`replayed 1 of 1 letter(s) from ${seeded.dlq}\n`);
     const rest = await cli('dead-letters', 'replay', '--yes');
-    expect(rest.code).toBe(0);
+    expect(rest).toMatchObject({ code: 0 }); // on failure, shows the tool's stderr
     expect(rest.stdout).toBe(`replayed 2 of 2 letter(s) from ${seeded.dlq} (1 matching letter(s) already replayed, skipped)\n`);
     const malformed = await cli('dead-letters', 'replay', '--reason', 'invalid_json', '--reason', 'schema_invalid', '--yes');
     expect(malformed.stdout).toBe(`replayed 2 of 2 letter(s) from ${seeded.dlq}\n`);

@@ -1,11 +1,11 @@
 import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import { runCliProcess } from '../support/cli-process';
 import { isolatedKafkaEnv, orderPlaced } from '../support/kafka';
 import { RecordingHandlers } from '../support/recording-handlers';
 import { startTestApp, TestApp } from '../support/test-app';
+import { tempDir } from '../support/temp-dir';
 import { waitFor } from '../support/wait';
 
 let service: TestApp | undefined;
@@ -31,7 +31,7 @@ describe('publish', () => {
     );
 
     const events = [orderPlaced('run-cli-2', 1), orderPlaced('run-cli-2', 2)];
-    const file = join(tmpdir(), `cli-events-${process.pid}.json`);
+    const file = join(tempDir('cli-events-'), 'events.json');
     writeFileSync(file, JSON.stringify(events));
     const fromFile = await runCliProcess(['publish', '--file', file], env);
     expect(fromFile.code).toBe(0);

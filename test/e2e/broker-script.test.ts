@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kafkaVersion } from '../../scripts/kafka-broker';
 import { onCleanup } from '../support/cleanup';
+import { tempDir } from '../support/temp-dir';
 import { testTimeout, within } from '../support/wait';
 
 /** A broker's start on a loaded machine (a cold JVM), plus its exit. */
@@ -12,7 +12,7 @@ const START_MS = 90_000;
 
 /** A PATH holding only the given programs, so the script sees what a bare machine would. */
 function pathWith(programs: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'bin-'));
+  const dir = tempDir('bin-');
   for (const [name, target] of Object.entries(programs)) symlinkSync(target, join(dir, name));
   return dir;
 }
@@ -40,19 +40,15 @@ describe('the local broker script on a machine that lacks its tools', () => {
 
   it('names the Maven package to install when the broker must be downloaded and mvn is missing', () => {
     // A checkout with no downloaded broker yet.
-    const root = mkdtempSync(join(tmpdir(), 'checkout-'));
-    try {
-      cpSync(join(process.cwd(), 'scripts'), join(root, 'scripts'), { recursive: true });
-      symlinkSync(join(process.cwd(), 'node_modules'), join(root, 'node_modules'));
-      const bin = pathWith({ node: process.execPath, java: which('java') });
-      const result = install(root, bin);
-      expect(result.status).toBe(1);
-      expect(result.stderr.trim()).toBe(
-        'kafka-broker: Maven is required to download the local Kafka broker from Maven Central: install it with `apt-get install maven`',
-      );
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    const root = tempDir('checkout-');
+    cpSync(join(process.cwd(), 'scripts'), join(root, 'scripts'), { recursive: true });
+    symlinkSync(join(process.cwd(), 'node_modules'), join(root, 'node_modules'));
+    const bin = pathWith({ node: process.execPath, java: which('java') });
+    const result = install(root, bin);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      'kafka-broker: Maven is required to download the local Kafka broker from Maven Central: install it with `apt-get install maven`',
+    );
   });
 });
 
@@ -74,8 +70,7 @@ describe('the local broker script', () => {
       await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
       onCleanup('the server holding the port', () => new Promise((resolve) => taken.close(resolve)));
       const port = (taken.address() as { port: number }).port;
-      const dataDir = mkdtempSync(join(tmpdir(), 'kafka-data-'));
-      onCleanup(`data dir ${dataDir}`, () => rmSync(dataDir, { recursive: true, force: true }));
+      const dataDir = tempDir('kafka-data-');
 
       // KAFKA_VERSION passes through: the suite checks the release it runs on.
       const cli = spawn(process.execPath, ['scripts/kafka-broker.js', 'start', '--data-dir', dataDir, '--port', String(port)], {

@@ -5,7 +5,7 @@ import { deadLetterTopic, TopicRegistry } from '../../src/kafka/topics';
 import { RUN_EVENTS_TOPIC } from '../../src/run-events/run-event-topics';
 import { RunEvent } from '../../src/run-events/run-event.schema';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
-import { FaultProxy, KafkaApi } from '../support/fault-proxy';
+import { FaultProxy, KafkaApi, PROXY_PORT_WAIT_MS } from '../support/fault-proxy';
 import { isolatedKafkaEnv, kafkaClient, orderPlaced, produceRaw, readAll } from '../support/kafka';
 import { metricValue } from '../support/metrics';
 import { RecordingHandlers } from '../support/recording-handlers';
@@ -79,7 +79,7 @@ describe('lost acknowledgements', () => {
     expect(await metricValue(service.url, 'coffeebuddy_kafka_producer_replacements_total')).toBe(1);
     expect(service.logs.withMessage('producer replaced after a failed send')).toHaveLength(1);
     expect(await metricValue(service.url, `coffeebuddy_kafka_produce_failures_total{topic="${topic}"}`)).toBe(1);
-  }, 90000);
+  }, PROXY_PORT_WAIT_MS + 90000);
 
   it('loses no dead letter: each poison message is in the dead-letter topic or still uncommitted, and comes back', async () => {
     const { service, proxy, topic, groupId } = await startBehindProxy();
@@ -104,7 +104,7 @@ describe('lost acknowledgements', () => {
     const lettered = new Set((await readAll(dlq)).map(origin));
     expect(where.filter((at) => !lettered.has(at))).toEqual([]);
     expect(await metricValue(service.url, 'coffeebuddy_kafka_producer_replacements_total')).toBeGreaterThanOrEqual(1);
-  }, 120000);
+  }, PROXY_PORT_WAIT_MS + 120000);
 });
 
 const origin = (letter: KafkaMessage) =>

@@ -3,7 +3,7 @@ import { KafkaUnavailableError } from '../../src/kafka/kafka-producer';
 import { TopicRegistry } from '../../src/kafka/topics';
 import { RUN_EVENTS_TOPIC } from '../../src/run-events/run-event-topics';
 import { drain } from '../../src/runtime/shutdown';
-import { FaultProxy, KafkaApi } from '../support/fault-proxy';
+import { FaultProxy, KafkaApi, PROXY_PORT_WAIT_MS } from '../support/fault-proxy';
 import { isolatedKafkaEnv, orderPlaced, readAll, readTopic } from '../support/kafka';
 import { metricValue } from '../support/metrics';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -67,7 +67,7 @@ describe('the producer', () => {
     expect(publishing.outcome).toBe('resolved');
     const [message] = await readTopic(topic, 1);
     expect(JSON.parse(message.value!.toString())).toMatchObject({ id: event.id });
-  }, 90000);
+  }, PROXY_PORT_WAIT_MS + 90000);
 
   it('rejects a publish that waits for a replaced producer when the service shuts down, and sends nothing of it', async () => {
     // Long enough that the waiting publish is still waiting when the drain reaches the producer.
@@ -89,5 +89,5 @@ describe('the producer', () => {
     const ids = (await readAll(topic)).map((message) => JSON.parse(message.value!.toString()).id);
     expect(ids[0]).toBe(first.id);
     expect(ids).not.toContain(waiting.id);
-  }, 90000);
+  }, PROXY_PORT_WAIT_MS + 90000);
 });

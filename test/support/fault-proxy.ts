@@ -1,7 +1,15 @@
 import { connect, createServer, Server, Socket } from 'node:net';
+import { waitFor } from './wait';
 
 /** Kafka API keys a proxy can single out (see the Kafka protocol guide). */
 export const KafkaApi = { produce: 0, metadata: 3, initProducerId: 22 } as const;
+
+/**
+ * How long a file waits for the port of the broker's PROXIED listener while a
+ * test of another file, run in parallel, holds it with a proxy of its own:
+ * more than the longest such test takes on a loaded machine.
+ */
+export const PROXY_PORT_WAIT_MS = 60_000;
 
 type Mode = { kind: 'pass' } | { kind: 'drop'; apiKeys?: ReadonlySet<number> } | { kind: 'delay'; ms: number };
 
@@ -27,13 +35,19 @@ export class FaultProxy {
    * A proxy in front of the suite's broker: it listens on the port the
    * broker's PROXIED listener advertises and forwards to that listener, so
    * clients that bootstrap at `127.0.0.1:${proxy.port}` stay on the proxy.
+   * There is one such port for the suite: while a test of another file holds
+   * it, this waits for it to be free (the port is the lock).
    */
   static forSuiteBroker(): Promise<FaultProxy> {
     const { KAFKA_PROXY_PORT: port, KAFKA_PROXIED_PORT: target } = process.env;
     if (!port || !target) {
       throw new Error('KAFKA_PROXY_PORT and KAFKA_PROXIED_PORT are not set: the global setup sets them for the broker it starts');
     }
-    return FaultProxy.start(Number(port), Number(target));
+    return waitFor(
+      () => FaultProxy.start(Number(port), Number(target)),
+      `port ${port} to be free for a fault proxy (another test file's proxy holds it)`,
+      PROXY_PORT_WAIT_MS,
+    );
   }
 
   /** Listens on 127.0.0.1:`port` and forwards each connection to 127.0.0.1:`targetPort`. */

@@ -11,7 +11,14 @@ import { isolatedKafkaEnv, orderPlaced } from '../support/kafka';
 import { metricValue } from '../support/metrics';
 import { RecordingHandlers } from '../support/recording-handlers';
 import { startTestApp, TestApp } from '../support/test-app';
-import { waitFor } from '../support/wait';
+import { testTimeout, waitFor } from '../support/wait';
+
+/** Zipkin's JVM start (a heavier one than the broker's) while other test files run beside it on a loaded 2-core machine. */
+const ZIPKIN_START_MS = 180_000;
+const JOIN_MS = 60_000;
+
+/** How long the service's batch span processor gathers spans before it exports them. */
+const EXPORT_DELAY_MS = 200;
 
 /** A span as Zipkin's v2 API returns it. */
 interface ZipkinSpan {
@@ -33,7 +40,7 @@ describe('traces exported to a real Zipkin server', () => {
   let env: Record<string, string>;
   let topic: string;
 
-  /** The trace's spans once Zipkin has at least `count` of them (export is batched, every few seconds). */
+  /** The trace's spans once Zipkin has at least `count` of them (export is batched, every EXPORT_DELAY_MS). */
   async function traceSpans(traceId: string, count: number): Promise<ZipkinSpan[]> {
     return waitFor(
       async () => {
@@ -57,7 +64,10 @@ describe('traces exported to a real Zipkin server', () => {
   }
 
   beforeAll(async () => {
-    zipkin = await startZipkin();
+    // The SDK's batch processor reads this standard variable (process.env is this file's own in Jest). Its
+    // default, 5 s, would only make every test wait; what is checked is what gets exported, not when.
+    process.env.OTEL_BSP_SCHEDULE_DELAY = String(EXPORT_DELAY_MS);
+    zipkin = await startZipkin({ timeoutMs: ZIPKIN_START_MS });
     handlers = new RecordingHandlers();
     env = isolatedKafkaEnv();
     service = await startTestApp({
@@ -70,8 +80,8 @@ describe('traces exported to a real Zipkin server', () => {
       override: (builder) => builder.overrideProvider(RunEventHandlers).useValue(handlers),
     });
     topic = service.app.get(TopicRegistry).resolve(RUN_EVENTS_TOPIC);
-    await waitFor(() => service.logs.withMessage('consumer joined its group').length > 0, 'the consumer to join its group', 60000);
-  }, 180000);
+    await waitFor(() => service.logs.withMessage('consumer joined its group').length > 0, 'the consumer to join its group', JOIN_MS);
+  }, testTimeout(ZIPKIN_START_MS, JOIN_MS));
 
   afterAll(async () => {
     await service?.close();
