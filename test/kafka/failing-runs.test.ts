@@ -4,7 +4,7 @@ import { RetryLaterError } from '../../src/run-events/run-event-errors';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import { RUN_EVENTS_TOPIC } from '../../src/run-events/run-event-topics';
 import { RunEvent } from '../../src/run-events/run-event.schema';
-import { FaultProxy } from '../support/fault-proxy';
+import { FaultProxy, PROXY_PORT_WAIT_MS } from '../support/fault-proxy';
 import { isolatedKafkaEnv, kafkaClient, orderPlaced, produceRaw, readAll } from '../support/kafka';
 import { metricSum } from '../support/metrics';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -241,25 +241,22 @@ describe('a run whose handler fails', () => {
         const failedAt = handler.attemptsOf(waiting!.id)[0]!.start;
 
         // The broker goes away until the consumer has crashed and kafkajs restarts it.
-        await proxy.close();
+        proxy.refuseConnections();
         await waitFor(() => service.logs.withMessage('consumer crashed').some((line) => line.restart === true), 'a consumer crash kafkajs restarts from', FLOW_MS);
         const joins = service.logs.withMessage('consumer joined its group').length;
-        const reopened = await FaultProxy.start(proxy.port, Number(process.env.KAFKA_PROXIED_PORT));
-        try {
-          await waitFor(() => service.logs.withMessage('consumer joined its group').length > joins, 'the restarted consumer to join', FLOW_MS);
-          // The restart came before the event was due, so the test shows something.
-          expect(Date.now()).toBeLessThan(failedAt + retryAfterMs);
-          await waitFor(() => handler.handledIds().includes(waiting!.id), 'the waiting event handled once due', retryAfterMs + FLOW_MS);
-          const attempts = handler.attemptsOf(waiting!.id);
-          expect(attempts).toHaveLength(2);
-          expect(attempts[1]!.start - failedAt).toBeGreaterThanOrEqual(retryAfterMs - CLOCK_MS);
-        } finally {
-          await reopened.close();
-        }
+        proxy.pass();
+        await waitFor(() => service.logs.withMessage('consumer joined its group').length > joins, 'the restarted consumer to join', FLOW_MS);
+        // The restart came before the event was due, so the test shows something.
+        expect(Date.now()).toBeLessThan(failedAt + retryAfterMs);
+        await waitFor(() => handler.handledIds().includes(waiting!.id), 'the waiting event handled once due', retryAfterMs + FLOW_MS);
+        const attempts = handler.attemptsOf(waiting!.id);
+        expect(attempts).toHaveLength(2);
+        expect(attempts[1]!.start - failedAt).toBeGreaterThanOrEqual(retryAfterMs - CLOCK_MS);
+        await service.close();
       } finally {
-        await proxy.close().catch(() => undefined);
+        await proxy.close();
       }
     },
-    testTimeout(FLOW_MS, FLOW_MS, FLOW_MS, FLOW_MS, 25_000 + FLOW_MS),
+    testTimeout(PROXY_PORT_WAIT_MS, FLOW_MS, FLOW_MS, FLOW_MS, FLOW_MS, 25_000 + FLOW_MS),
   );
 });

@@ -11,7 +11,7 @@ export const KafkaApi = { produce: 0, metadata: 3, initProducerId: 22 } as const
  */
 export const PROXY_PORT_WAIT_MS = 60_000;
 
-type Mode = { kind: 'pass' } | { kind: 'drop'; apiKeys?: ReadonlySet<number> } | { kind: 'delay'; ms: number };
+type Mode = { kind: 'pass' } | { kind: 'drop'; apiKeys?: ReadonlySet<number> } | { kind: 'delay'; ms: number } | { kind: 'refuse' };
 
 /**
  * A loopback TCP proxy between Kafka clients and a broker listener, that
@@ -74,6 +74,16 @@ export class FaultProxy {
     this.mode = { kind: 'delay', ms };
   }
 
+  /**
+   * Cuts every open connection and closes each new one at once, as a broker
+   * that is gone, while the proxy keeps its port (another test file cannot
+   * take it meanwhile). `pass()` lets connections through again.
+   */
+  refuseConnections(): void {
+    this.mode = { kind: 'refuse' };
+    this.cutConnections();
+  }
+
   /** Cuts every open connection; new ones are accepted. */
   cutConnections(): void {
     for (const link of this.links) link.cut();
@@ -85,6 +95,10 @@ export class FaultProxy {
   }
 
   private accept(client: Socket, targetPort: number): void {
+    if (this.mode.kind === 'refuse') {
+      client.destroy();
+      return;
+    }
     const link = new Link(client, connect(targetPort, '127.0.0.1'), (apiKey) => this.decide(apiKey));
     this.links.add(link);
     link.closed.then(() => this.links.delete(link));
