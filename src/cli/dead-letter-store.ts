@@ -71,10 +71,18 @@ export class DeadLetterStore {
   /** Creates the compacted marker topic when it is missing. */
   async ensureMarkerTopic(): Promise<void> {
     if ((await this.admin.listTopics()).includes(this.markerTopic)) return;
-    await this.admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic: this.markerTopic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
-    });
+    // The broker answered already: this admin has the client's full retries, not the first
+    // contact's one, since a new topic's leader can take seconds to be known (Kafka 4 under load).
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic: this.markerTopic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+      });
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /** Records a letter's replay state, or releases it with `null`. */
