@@ -12,6 +12,9 @@ export interface RunEventHandlerContext {
 
 export type RunEventHandler<T extends RunEventType> = (event: RunEventOf<T>, context: RunEventHandlerContext) => Promise<void> | void;
 
+/** What an event with no handler gives back: one settled promise for all of them. */
+const HANDLED = Promise.resolve();
+
 /**
  * Where CoffeeBuddy features act on run events: a feature registers a
  * handler per event type (in its onModuleInit). A handler that throws is
@@ -23,8 +26,6 @@ export type RunEventHandler<T extends RunEventType> = (event: RunEventOf<T>, con
  * the handler timeout fails, and its `signal` aborts. An event type nobody
  * handles is still logged and counted.
  */
-const HANDLED = Promise.resolve();
-
 @Injectable()
 export class RunEventHandlers {
   private readonly handlers = new Map<RunEventType, Array<RunEventHandler<any>>>();

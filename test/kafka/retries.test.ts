@@ -6,7 +6,7 @@ import { deadLetterTopic, TopicRegistry } from '../../src/kafka/topics';
 import { RUN_EVENTS_TOPIC } from '../../src/run-events/run-event-topics';
 import { RunEvent } from '../../src/run-events/run-event.schema';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
-import { isolatedKafkaEnv, kafkaClient, orderPlaced, produceRaw, readTopic } from '../support/kafka';
+import { committedOffsets, isolatedKafkaEnv, kafkaClient, orderPlaced, produceRaw, readTopic } from '../support/kafka';
 import { metricValue } from '../support/metrics';
 import { RecordingHandlers } from '../support/recording-handlers';
 import { startTestApp, TestApp, TestAppOptions } from '../support/test-app';
@@ -63,17 +63,6 @@ async function settled(service: TestApp, topic: string, isHandled: (id: string) 
   await send(topic, [warmUp]);
   await waitFor(() => isHandled(warmUp.id), 'a first event handled', 30000);
   return membership(service);
-}
-
-async function committedOffsets(groupId: string, topic: string): Promise<number> {
-  const admin: ReturnType<Kafka['admin']> = kafkaClient().admin();
-  await admin.connect();
-  try {
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return committed.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 async function topicSize(topic: string): Promise<number> {

@@ -154,3 +154,15 @@ export async function readAll(topic: string, servers = bootstrap()): Promise<Kaf
     await admin.disconnect();
   }
 }
+
+/** The consumer group's committed offsets on every partition of the topic, added up (what it has consumed of it). */
+export async function committedOffsets(groupId: string, topic: string, servers = bootstrap()): Promise<number> {
+  const admin = kafkaClient(servers).admin();
+  await admin.connect();
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return committed!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
