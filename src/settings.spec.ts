@@ -125,6 +125,8 @@ describe('parseSettings', () => {
     [{ KAFKA_HANDLER_TIMEOUT_MS: ' 60000 ' }, 'KAFKA_HANDLER_TIMEOUT_MS must be below 59000'],
     [{ KAFKA_RETRY_INITIAL_BACKOFF_MS: '500', KAFKA_RETRY_MAX_BACKOFF_MS: '100' }, 'KAFKA_RETRY_MAX_BACKOFF_MS must not be below'],
     [{ KAFKA_RETRY_INITIAL_BACKOFF_MS: ' 500 ', KAFKA_RETRY_MAX_BACKOFF_MS: '100' }, 'KAFKA_RETRY_MAX_BACKOFF_MS must not be below'],
+    [{ KAFKA_RETRY_BUDGET_MS: '60000', KAFKA_RETRY_OUTAGE_LIMIT_MS: '30000' }, 'KAFKA_RETRY_OUTAGE_LIMIT_MS must not be below KAFKA_RETRY_BUDGET_MS'],
+    [{ KAFKA_RETRY_OUTAGE_LIMIT_MS: '1000' }, 'KAFKA_RETRY_OUTAGE_LIMIT_MS must not be below KAFKA_RETRY_BUDGET_MS'],
   ])('checks rules across variables on the parsed values %j', (env, message) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);

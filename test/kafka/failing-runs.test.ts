@@ -1,11 +1,11 @@
-import { Kafka } from 'kafkajs';
 import { deadLetterTopic, TopicRegistry } from '../../src/kafka/topics';
-import { RetryLaterError } from '../../src/run-events/run-event-errors';
+import { DependencyUnavailableError, RetryLaterError } from '../../src/run-events/run-event-errors';
+import { DLQ_HEADERS } from '../../src/run-events/dead-letter-writer';
 import { RunEventHandlers } from '../../src/run-events/run-event-handlers';
 import { RUN_EVENTS_TOPIC } from '../../src/run-events/run-event-topics';
 import { RunEvent } from '../../src/run-events/run-event.schema';
 import { FaultProxy, PROXY_PORT_WAIT_MS } from '../support/fault-proxy';
-import { isolatedKafkaEnv, kafkaClient, orderPlaced, produceRaw, readAll } from '../support/kafka';
+import { committedOffsets, isolatedKafkaEnv, orderPlaced, produceRaw, readAll } from '../support/kafka';
 import { metricSum } from '../support/metrics';
 import { startTestApp, TestApp } from '../support/test-app';
 import { testTimeout, waitFor } from '../support/wait';
@@ -86,17 +86,6 @@ function inOrderOncePerRun(handledIds: string[], events: RunEvent[]): boolean {
   const byRun = new Map<string, RunEvent[]>();
   for (const e of events) byRun.set(e.runId, [...(byRun.get(e.runId) ?? []), e]);
   return [...byRun.values()].every((run) => run.every((e, i) => i === 0 || position.get(e.id)! > position.get(run[i - 1]!.id)!));
-}
-
-async function committedOffsets(groupId: string, topic: string): Promise<number> {
-  const admin: ReturnType<Kafka['admin']> = kafkaClient().admin();
-  await admin.connect();
-  try {
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return committed!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 describe('a run whose handler fails', () => {
@@ -186,6 +175,38 @@ describe('a run whose handler fails', () => {
       expect(await metricSum(service.url, 'coffeebuddy_kafka_dead_letters_total')).toBe(0);
     },
     testTimeout(FLOW_MS, FLOW_MS, FLOW_MS, FLOW_MS),
+  );
+
+  it(
+    'dead-letters an event whose dependency stays unavailable past the outage limit, not at the retry budget',
+    async () => {
+      const budgetMs = 300;
+      const outageLimitMs = 2500;
+      const env: Record<string, string> = {
+        ...isolatedKafkaEnv(),
+        KAFKA_RETRY_BUDGET_MS: String(budgetMs),
+        KAFKA_RETRY_OUTAGE_LIMIT_MS: String(outageLimitMs),
+      };
+      const { service, handler, topic } = await start(env);
+      // No delay given: the waits are the usual backoff (20 ms doubling to 100 ms here).
+      handler.failure = () => new DependencyUnavailableError('the database answers 503');
+      const [event] = runOf('run-database-down', 1);
+      await send(topic, [event!]);
+
+      const [letter] = await waitFor(async () => {
+        const letters = await readAll(deadLetterTopic(topic));
+        return letters.length > 0 && letters;
+      }, 'the dead letter', FLOW_MS);
+      const attempts = handler.attemptsOf(event!.id);
+      // Past the outage limit (the first failure's wait is the budget's), far past the budget.
+      expect(attempts[attempts.length - 1]!.start - attempts[0]!.start).toBeGreaterThanOrEqual(outageLimitMs - CLOCK_MS);
+      expect(letter!.headers?.[DLQ_HEADERS.kind]?.toString()).toBe('handler_failed');
+      expect(letter!.headers?.[DLQ_HEADERS.message]?.toString()).toBe('the database answers 503');
+      const retried = service.logs.withMessage('run event retried');
+      expect(retried.slice(1).every((line) => line.outage === true)).toBe(true);
+      expect(retried.slice(1).every((line) => Number(line.retryInMs) <= 100)).toBe(true);
+    },
+    testTimeout(FLOW_MS, FLOW_MS),
   );
 
   it(
